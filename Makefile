@@ -1,0 +1,93 @@
+# labwatch: one non-recursive Makefile.  `make`, `make check`, `make demo`,
+# `make bench`, `make SANITIZE=1`, `make install`.
+
+VERSION	= 0.1.0
+CC	?= cc
+PREFIX	?= /usr/local
+B	= build
+
+PKGS	= libevent
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
+	   -Wno-missing-field-initializers -fno-strict-aliasing -D_GNU_SOURCE \
+	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	   -DLABWATCH_VERSION=\"$(VERSION)\" -Icommon \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS	+= $(shell pkg-config --libs $(PKGS))
+ifdef CI
+CFLAGS	+= -Werror
+endif
+ifdef SANITIZE
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
+	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
+	common/hostname.c common/num.c common/addr.c common/privdrop.c
+AGENT_SRCS = agent/agent.c agent/uplink.c agent/sysinfo.c
+COLLECTOR_SRCS = collector/collector.c collector/listener.c \
+	collector/session.c collector/hostlog.c
+
+COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
+AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
+COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
+
+UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
+		  test_rbuf
+UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
+FUZZERS		= fuzz_wire
+
+all: $(B)/labwatch-agent $(B)/labwatch-collector
+
+$(B)/%.o: %.c $(wildcard common/*.h agent/*.h collector/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link their module and common/ (cmocka).
+$(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs cmocka)
+
+# libFuzzer harnesses (clang): `make fuzz`, then run build/fuzz/fuzz_wire.
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \
+	-DLABWATCH_VERSION=\"$(VERSION)\" -fsanitize=fuzzer,address,undefined
+$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZERS:%=$(B)/fuzz/%)
+
+# Installs what the build and tests need, builds, runs every test.
+check:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all tests
+	@tests/run-tests
+
+tests: $(UNIT_BINS)
+
+demo:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(B)/labwatch-agent $(B)/labwatch-collector \
+	    $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check tests fuzz demo install clean

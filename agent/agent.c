@@ -1,0 +1,233 @@
+/*
+ * labwatch-agent: reports what happens on a lab PC to the collector, or to
+ * standard output with --stdout.
+ */
+#include <sys/random.h>
+
+#include <event2/event.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "hostname.h"
+#include "log.h"
+#include "num.h"
+#include "xmalloc.h"
+
+static struct event_base	*base;
+static struct agent_conf	 conf = {
+	.format = FORMAT_TEXT,
+	.heartbeat = 5,
+	.reconnect_max = 30,
+	.queue_max = 64 * 1024 * 1024,
+};
+static uint64_t			 next_seq = 1;
+static struct buf		 outbuf;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+"usage: labwatch-agent (--collector HOST:PORT | --stdout) [options]\n"
+"  -c, --collector HOST:PORT   send records to this collector\n"
+"                              ([v6]:port for IPv6)\n"
+"  -s, --stdout                print records here instead (standalone mode)\n"
+"  -n, --host NAME             this PC's name in the logs (default: the\n"
+"                              machine's host name)\n"
+"  -F, --format text|json      --stdout line format (default text)\n"
+"      --heartbeat S           seconds between heartbeats (default 5)\n"
+"      --reconnect-max S       longest wait between reconnects (default 30)\n"
+"      --queue-max BYTES       records held for the collector in memory\n"
+"                              (default 67108864)\n"
+"  -f, --foreground            stay in the foreground, log to stderr\n"
+"  -v, --verbose               log debug messages\n"
+"  -h, --help                  this text\n"
+"  -V, --version               print the version\n");
+	exit(status);
+}
+
+void
+agent_emit(struct record *r)
+{
+	ssize_t	n;
+	size_t	off;
+
+	r->host = conf.host;
+	r->seq = next_seq++;
+	if (conf.collector != NULL) {
+		uplink_send(r);
+		return;
+	}
+	buf_reset(&outbuf);
+	format_record(&outbuf, r, conf.format);
+	for (off = 0; off < outbuf.len; off += (size_t)n) {
+		n = write(STDOUT_FILENO, outbuf.data + off, outbuf.len - off);
+		if (n == -1 && errno == EINTR)
+			n = 0;
+		else if (n == -1) {
+			log_warn("stdout");
+			return;
+		}
+	}
+}
+
+static void
+stopped(void)
+{
+	event_base_loopexit(base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	static int	stopping;
+	struct record	r;
+
+	(void)ev;
+	(void)arg;
+	if (sig == SIGHUP)
+		return;
+	if (stopping++) {
+		log_warnx("signal %d again: stopping now", (int)sig);
+		event_base_loopbreak(base);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	record_init(&r);
+	record_begin(&r, "agent.stop");
+	record_add_str(&r, "reason", strsignal((int)sig));
+	agent_emit(&r);
+	record_free(&r);
+	if (conf.collector != NULL)
+		uplink_shutdown(stopped);
+	else
+		stopped();
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "collector", required_argument, NULL, 'c' },
+		{ "stdout", no_argument, NULL, 's' },
+		{ "host", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "heartbeat", required_argument, NULL, 1 },
+		{ "reconnect-max", required_argument, NULL, 2 },
+		{ "queue-max", required_argument, NULL, 3 },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct event	*sigs[4];
+	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
+	char		 hostbuf[256];
+	struct record	 r;
+	uint64_t	 stream;
+	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:sn:F:fvhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf.collector = optarg;
+			break;
+		case 's':
+			to_stdout = 1;
+			break;
+		case 'n':
+			conf.host = optarg;
+			break;
+		case 'F':
+			if (format_parse(optarg, &conf.format) == -1) {
+				fprintf(stderr, "labwatch-agent: --format %s: "
+				    "use text or json\n", optarg);
+				exit(2);
+			}
+			break;
+		case 1:
+			conf.heartbeat = (int)num_arg("heartbeat", optarg, 1,
+			    3600);
+			break;
+		case 2:
+			conf.reconnect_max = (int)num_arg("reconnect-max",
+			    optarg, 1, 3600);
+			break;
+		case 3:
+			conf.queue_max = (size_t)num_arg("queue-max", optarg,
+			    65536, 1LL << 40);
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("labwatch-agent %s\n", LABWATCH_VERSION);
+			exit(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc || (conf.collector != NULL) == to_stdout) {
+		fprintf(stderr, "labwatch-agent: give one of --collector "
+		    "HOST:PORT or --stdout\n");
+		usage(2);
+	}
+	if (conf.host == NULL) {
+		if (gethostname(hostbuf, sizeof(hostbuf)) == -1)
+			fatal("gethostname");
+		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		conf.host = hostbuf;
+	}
+	if (!hostname_ok(conf.host, strlen(conf.host))) {
+		fprintf(stderr, "labwatch-agent: host name \"%s\" is not "
+		    "1-64 of [A-Za-z0-9._-] without a leading dot; use "
+		    "--host\n", conf.host);
+		exit(2);
+	}
+
+	log_init("labwatch-agent", foreground || to_stdout, verbose);
+	signal(SIGPIPE, SIG_IGN);
+	buf_init(&outbuf);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot make the event base");
+	if (!foreground && !to_stdout) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		event_reinit(base);
+	}
+	if (getrandom(&stream, sizeof(stream), 0) != sizeof(stream))
+		fatal("getrandom");
+	if (conf.collector != NULL)
+		uplink_init(base, &conf, stream);
+	for (i = 0; signos[i] != 0; i++) {
+		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+
+	record_init(&r);
+	record_begin(&r, "agent.start");
+	sysinfo_add(&r);
+	agent_emit(&r);
+	record_free(&r);
+
+	event_base_dispatch(base);
+
+	for (i = 0; signos[i] != 0; i++)
+		event_free(sigs[i]);
+	buf_free(&outbuf);
+	log_info("stopped");
+	return 0;
+}

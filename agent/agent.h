@@ -1,0 +1,37 @@
+/* labwatch-agent: what its modules share. */
+#ifndef LABWATCH_AGENT_H
+#define LABWATCH_AGENT_H
+
+#include <event2/event.h>
+
+#include <stdint.h>
+
+#include "format.h"
+#include "record.h"
+
+struct agent_conf {
+	const char	*host;		/* this PC's name in the logs */
+	const char	*collector;	/* HOST:PORT, or NULL with --stdout */
+	enum log_format	 format;	/* for --stdout */
+	int		 heartbeat;	/* seconds between heartbeats */
+	int		 reconnect_max;	/* seconds, backoff ceiling */
+	size_t		 queue_max;	/* bytes of records held in memory */
+};
+
+/* agent.c: stamps a record with host and sequence and sends it on. */
+void	agent_emit(struct record *);
+
+/* uplink.c: the connection to the collector. */
+void	uplink_init(struct event_base *, const struct agent_conf *,
+	    uint64_t);
+/* Queues a record (already stamped) for the collector. */
+void	uplink_send(const struct record *);
+/* Sends what is queued (for at most a few seconds), says BYE, then done. */
+void	uplink_shutdown(void (*)(void));
+/* Records and bytes waiting for the collector's ACK. */
+size_t	uplink_queued(void);
+
+/* sysinfo.c: what agent.start says about this machine. */
+void	sysinfo_add(struct record *);
+
+#endif

@@ -1,0 +1,36 @@
+/* labwatch-collector: what its modules share. */
+#ifndef LABWATCH_COLLECTOR_H
+#define LABWATCH_COLLECTOR_H
+
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include <stdint.h>
+
+#include "format.h"
+
+struct collector_conf {
+	uint32_t	max_frame;		/* payload bytes */
+	int		max_conns;
+	int		handshake_timeout;	/* seconds to HELLO */
+	int		idle_timeout;		/* seconds without a frame */
+	enum log_format	format;
+};
+
+/* listener.c: accepting connections, within limits. */
+int	listener_add(struct event_base *, const char *);
+void	listener_shutdown(void);
+
+/* session.c: one agent connection. */
+void	session_init(const struct collector_conf *);
+void	session_accept(struct event_base *, evutil_socket_t,
+	    const struct sockaddr *);
+int	session_count(void);
+/* Tells every agent goodbye, logs its disconnect and closes. */
+void	session_shutdown(void);
+/* Frees what is left once the loop has ended. */
+void	session_free_all(void);
+
+#endif

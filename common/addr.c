@@ -1,0 +1,98 @@
+/* Socket address parsing and printing for options and log lines. */
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "num.h"
+
+int
+addr_split(const char *s, char *host, size_t hostlen, char port[ADDR_PORT_MAX],
+    const char **err)
+{
+	const char	*colon, *p;
+	long long	 n;
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL) {
+			*err = "expected [IPV6]:PORT";
+			return -1;
+		}
+		len = (size_t)(colon - s - 1);
+		p = colon + 2;
+		s++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*err = "expected HOST:PORT";
+			return -1;
+		}
+		len = (size_t)(colon - s);
+		p = colon + 1;
+		if (memchr(s, ':', len) != NULL) {
+			*err = "IPv6 addresses go in brackets: [ADDR]:PORT";
+			return -1;
+		}
+	}
+	if (len >= hostlen) {
+		*err = "host too long";
+		return -1;
+	}
+	if (num_parse(p, 1, 65535, &n, err) == -1) {
+		*err = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	memcpy(host, s, len);
+	host[len] = '\0';
+	snprintf(port, ADDR_PORT_MAX, "%lld", n);
+	return 0;
+}
+
+int
+addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    const char **err)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[ADDR_HOST_MAX], port[ADDR_PORT_MAX];
+
+	if (addr_split(s, host, sizeof(host), port, err) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | AI_PASSIVE;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &res) != 0) {
+		*err = "not a numeric IPv4 or IPv6 address";
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+const char *
+addr_str(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char		h[INET6_ADDRSTRLEN];
+	uint16_t	port;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, h, sizeof(h));
+		port = ntohs(sin->sin_port);
+		snprintf(out, outlen, "%s:%u", h, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, h, sizeof(h));
+		port = ntohs(sin6->sin6_port);
+		snprintf(out, outlen, "[%s]:%u", h, port);
+	} else
+		snprintf(out, outlen, "(family %d)", sa->sa_family);
+	return out;
+}

@@ -1,0 +1,27 @@
+/* Socket address parsing and printing for options and log lines. */
+#ifndef LABWATCH_ADDR_H
+#define LABWATCH_ADDR_H
+
+#include <sys/socket.h>
+
+#define ADDR_STR_MAX	64	/* "[ipv6%scope]:port" with room */
+
+#define ADDR_HOST_MAX	256
+#define ADDR_PORT_MAX	6
+
+/*
+ * Splits "HOST:PORT", "[IPV6]:PORT" or ":PORT" into host (possibly empty)
+ * and a checked port.  Returns 0, or -1 with *err.
+ */
+int	addr_split(const char *, char *, size_t, char [ADDR_PORT_MAX],
+	    const char **);
+/*
+ * Parses a numeric listening address, ":PORT" meaning all addresses.
+ * Returns 0, or -1 with *err.
+ */
+int	addr_parse(const char *, struct sockaddr_storage *, socklen_t *,
+	    const char **);
+/* Writes sa as "a.b.c.d:port" or "[v6]:port". */
+const char *addr_str(const struct sockaddr *, char *, size_t);
+
+#endif

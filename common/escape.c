@@ -1,0 +1,168 @@
+/* Escaping of untrusted strings for the two log formats. */
+#include "escape.h"
+
+size_t
+utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
+{
+	uint32_t	c, min;
+	size_t		n, i;
+
+	if (len == 0)
+		return 0;
+	c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Code points above ASCII that must not reach a log raw. */
+static int
+unsafe_cp(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) ||		/* C1 controls */
+	    cp == 0x2028 || cp == 0x2029 ||		/* separators */
+	    (cp >= 0x202a && cp <= 0x202e) ||		/* bidi embeddings */
+	    (cp >= 0x2066 && cp <= 0x2069);		/* bidi isolates */
+}
+
+static const char hex[] = "0123456789abcdef";
+
+static void
+add_hex_byte(struct buf *out, const char *prefix, uint8_t c)
+{
+	buf_add_str(out, prefix);
+	buf_add_u8(out, (uint8_t)hex[c >> 4]);
+	buf_add_u8(out, (uint8_t)hex[c & 0xf]);
+}
+
+static void
+add_u_escape(struct buf *out, uint32_t cp)
+{
+	buf_printf(out, "\\u%04x", (unsigned)cp);
+}
+
+/* Can s be written bare in the text format? */
+static int
+text_bare(const uint8_t *s, size_t len)
+{
+	uint32_t	cp;
+	size_t		i, n;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i += n) {
+		if (s[i] < 0x80) {
+			if (s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' ||
+			    s[i] == '\\' || s[i] == ',')
+				return 0;
+			n = 1;
+		} else if ((n = utf8_decode(s + i, len - i, &cp)) == 0 ||
+		    unsafe_cp(cp))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Appends the escaped inside of a quoted string.  The formats differ only in
+ * how they write a byte that is not UTF-8 and a control byte below 0x80.
+ */
+static void
+escape_quoted(struct buf *out, const uint8_t *s, size_t len, int json)
+{
+	uint32_t	cp;
+	size_t		i, n;
+	uint8_t		c;
+
+	buf_reserve(out, len + 2);
+	buf_add_u8(out, '"');
+	for (i = 0; i < len; i += n) {
+		c = s[i];
+		n = 1;
+		if (c >= 0x80) {
+			if ((n = utf8_decode(s + i, len - i, &cp)) == 0) {
+				add_hex_byte(out, json ? "\\\\x" : "\\x", c);
+				n = 1;
+			} else if (unsafe_cp(cp))
+				add_u_escape(out, cp);
+			else
+				buf_add(out, s + i, n);
+			continue;
+		}
+		switch (c) {
+		case '"':
+			buf_add_str(out, "\\\"");
+			break;
+		case '\\':
+			buf_add_str(out, "\\\\");
+			break;
+		case '\n':
+			buf_add_str(out, "\\n");
+			break;
+		case '\r':
+			buf_add_str(out, "\\r");
+			break;
+		case '\t':
+			buf_add_str(out, "\\t");
+			break;
+		default:
+			if (c >= 0x20 && c != 0x7f)
+				buf_add_u8(out, c);
+			else if (json)
+				add_u_escape(out, c);
+			else
+				add_hex_byte(out, "\\x", c);
+		}
+	}
+	buf_add_u8(out, '"');
+}
+
+void
+escape_text(struct buf *out, const uint8_t *s, size_t len)
+{
+	if (text_bare(s, len))
+		buf_add(out, s, len);
+	else
+		escape_quoted(out, s, len, 0);
+}
+
+void
+escape_json(struct buf *out, const uint8_t *s, size_t len)
+{
+	escape_quoted(out, s, len, 1);
+}
+
+const char *
+escape_cstr(struct buf *b, const void *s, size_t len)
+{
+	buf_reset(b);
+	escape_quoted(b, s, len, 0);
+	/* Drop the quotes: the caller's format supplies them. */
+	b->data[b->len - 1] = '\0';
+	return (const char *)b->data + 1;
+}

@@ -1,0 +1,143 @@
+/* Formatting of records as log lines: text or JSON Lines. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "escape.h"
+#include "format.h"
+
+int
+format_parse(const char *s, enum log_format *f)
+{
+	if (strcmp(s, "text") == 0)
+		*f = FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*f = FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void
+format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
+{
+	/* gmtime_r once a second: records come in bursts. */
+	static int64_t	cached_sec = INT64_MIN;
+	static char	cached[20];
+	int64_t		sec = ts_us / 1000000, usec = ts_us % 1000000;
+	struct tm	tm;
+	time_t		t;
+
+	if (usec < 0) {
+		usec += 1000000;
+		sec--;
+	}
+	if (sec != cached_sec) {
+		t = (time_t)sec;
+		/* RFC 3339 has four-digit years only. */
+		if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
+		    tm.tm_year > 9999 - 1900 ||
+		    strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S",
+		    &tm) != 19)
+			memcpy(cached, "0000-00-00T00:00:00", 20);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 19);
+	snprintf(out + 19, FORMAT_TS_LEN + 1 - 19, ".%06dZ", (int)usec);
+}
+
+static void
+format_value(struct buf *out, const struct record *r, const struct field *f,
+    enum log_format fmt)
+{
+	void		(*esc)(struct buf *, const uint8_t *, size_t);
+	const uint8_t	*base = record_bytes(r);
+	const struct span *it;
+	char		 ts[FORMAT_TS_LEN + 1];
+	uint64_t	 mag;
+	uint32_t	 i;
+
+	esc = fmt == FORMAT_JSON ? escape_json : escape_text;
+	switch (f->type) {
+	case FIELD_STR:
+		esc(out, base + f->v.str.off, f->v.str.len);
+		break;
+	case FIELD_INT:
+		buf_printf(out, "%" PRId64, f->v.i);
+		break;
+	case FIELD_BOOL:
+		buf_add_str(out, f->v.b ? "true" : "false");
+		break;
+	case FIELD_TIME:
+		format_ts(ts, f->v.i);
+		if (fmt == FORMAT_JSON)
+			buf_printf(out, "\"%s\"", ts);
+		else
+			buf_add_str(out, ts);
+		break;
+	case FIELD_DURATION:
+		/* Unsigned magnitude: INT64_MIN comes off the wire too. */
+		mag = f->v.i < 0 ? -(uint64_t)f->v.i : (uint64_t)f->v.i;
+		buf_printf(out, "%s%" PRIu64 ".%06" PRIu64,
+		    f->v.i < 0 ? "-" : "", mag / 1000000, mag % 1000000);
+		break;
+	case FIELD_LIST:
+		if (fmt == FORMAT_JSON)
+			buf_add_u8(out, '[');
+		else if (f->v.list.n == 0)
+			buf_add_str(out, "\"\"");
+		for (i = 0; i < f->v.list.n; i++) {
+			if (i > 0)
+				buf_add_u8(out, ',');
+			it = &r->items[f->v.list.first + i];
+			esc(out, base + it->off, it->len);
+		}
+		if (fmt == FORMAT_JSON)
+			buf_add_u8(out, ']');
+		break;
+	}
+}
+
+void
+format_record(struct buf *out, const struct record *r, enum log_format fmt)
+{
+	const uint8_t	*base = record_bytes(r);
+	const char	*host = r->host != NULL ? r->host : "-";
+	char		 ts[FORMAT_TS_LEN + 1];
+	uint32_t	 i;
+
+	format_ts(ts, r->ts_us);
+	if (fmt == FORMAT_JSON) {
+		buf_printf(out, "{\"ts\":\"%s\",\"host\":", ts);
+		escape_json(out, (const uint8_t *)host, strlen(host));
+		if (r->seq != 0)
+			buf_printf(out, ",\"seq\":%" PRIu64, r->seq);
+		buf_add_str(out, ",\"event\":");
+		escape_json(out, base + r->event.off, r->event.len);
+		for (i = 0; i < r->nfields; i++) {
+			buf_add_u8(out, ',');
+			escape_json(out, base + r->fields[i].key.off,
+			    r->fields[i].key.len);
+			buf_add_u8(out, ':');
+			format_value(out, r, &r->fields[i], fmt);
+		}
+		buf_add_str(out, "}\n");
+		return;
+	}
+	buf_add_str(out, ts);
+	buf_add_u8(out, ' ');
+	escape_text(out, (const uint8_t *)host, strlen(host));
+	buf_add_u8(out, ' ');
+	escape_text(out, base + r->event.off, r->event.len);
+	if (r->seq != 0)
+		buf_printf(out, " seq=%" PRIu64, r->seq);
+	for (i = 0; i < r->nfields; i++) {
+		buf_add_u8(out, ' ');
+		escape_text(out, base + r->fields[i].key.off,
+		    r->fields[i].key.len);
+		buf_add_u8(out, '=');
+		format_value(out, r, &r->fields[i], fmt);
+	}
+	buf_add_u8(out, '\n');
+}

@@ -1,0 +1,24 @@
+/* Formatting of records as log lines: text or JSON Lines. */
+#ifndef LABWATCH_FORMAT_H
+#define LABWATCH_FORMAT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "record.h"
+
+enum log_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+#define FORMAT_TS_LEN	27	/* 2026-11-22T04:05:06.123456Z */
+
+/* Parses "text" or "json"; returns -1 for anything else. */
+int	format_parse(const char *, enum log_format *);
+/* Writes ts_us as RFC 3339 UTC with microseconds and a NUL. */
+void	format_ts(char [FORMAT_TS_LEN + 1], int64_t);
+/* Appends the record as one line, newline included. */
+void	format_record(struct buf *, const struct record *, enum log_format);
+
+#endif
