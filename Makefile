@@ -27,9 +27,10 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c
-AGENT_SRCS = agent/agent.c agent/uplink.c agent/sysinfo.c
+AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
-	collector/session.c collector/hostlog.c
+	collector/session.c collector/hostlog.c collector/recover.c \
+	collector/state.c collector/syncer.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -50,7 +51,7 @@ $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 # Unit tests link their module and common/ (cmocka).
 $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS)
@@ -73,7 +74,17 @@ check:
 	@$(MAKE) --no-print-directory all tests
 	@tests/run-tests
 
-tests: $(UNIT_BINS)
+tests: $(UNIT_BINS) $(B)/tests/lw-load
+
+# The load generator for `make bench` (tests/tools/lw-load.c).
+$(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Load benchmarks (scripts/bench runs tests/bench/*): labwatch against rsyslog.
+bench:
+	@$(MAKE) --no-print-directory all tests
+	@B=$(B) scripts/bench
 
 demo:
 	@scripts/install-deps
@@ -90,4 +101,4 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo install clean
+.PHONY: all check tests fuzz demo install clean bench

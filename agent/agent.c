@@ -2,8 +2,6 @@
  * labwatch-agent: reports what happens on a lab PC to the collector, or to
  * standard output with --stdout.
  */
-#include <sys/random.h>
-
 #include <event2/event.h>
 
 #include <errno.h>
@@ -25,9 +23,10 @@ static struct agent_conf	 conf = {
 	.format = FORMAT_TEXT,
 	.heartbeat = 5,
 	.reconnect_max = 30,
-	.queue_max = 64 * 1024 * 1024,
+	.state_dir = "/var/lib/labwatch",
+	.spool_max = 256 * 1024 * 1024,
 };
-static uint64_t			 next_seq = 1;
+static uint64_t			 next_seq = 1;	/* --stdout only */
 static struct buf		 outbuf;
 
 static void __attribute__((noreturn))
@@ -43,8 +42,11 @@ usage(int status)
 "  -F, --format text|json      --stdout line format (default text)\n"
 "      --heartbeat S           seconds between heartbeats (default 5)\n"
 "      --reconnect-max S       longest wait between reconnects (default 30)\n"
-"      --queue-max BYTES       records held for the collector in memory\n"
-"                              (default 67108864)\n"
+"      --state-dir DIR         stream id and spool (default /var/lib/labwatch)\n"
+"      --spool-max BYTES       records kept for the collector (default\n"
+"                              268435456); the oldest go when it is full\n"
+"      --selftest-rate N       emit N agent.selftest records a second (to\n"
+"                              test a pipeline end to end)\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -59,11 +61,11 @@ agent_emit(struct record *r)
 	size_t	off;
 
 	r->host = conf.host;
-	r->seq = next_seq++;
 	if (conf.collector != NULL) {
 		uplink_send(r);
 		return;
 	}
+	r->seq = next_seq++;
 	buf_reset(&outbuf);
 	format_record(&outbuf, r, conf.format);
 	for (off = 0; off < outbuf.len; off += (size_t)n) {
@@ -75,6 +77,44 @@ agent_emit(struct record *r)
 			return;
 		}
 	}
+}
+
+static struct event	*selftest_ev;
+static int64_t		 selftest_start;
+static int64_t		 selftest_sent;
+static int		 selftest_rate;
+
+/* Emits agent.selftest records at the asked rate, counting from 1. */
+static void
+selftest_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv = { 0, 10000 };
+	struct record	r;
+	int64_t		due;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	due = (record_now() - selftest_start) * selftest_rate / 1000000;
+	record_init(&r);
+	while (selftest_sent < due) {
+		record_begin(&r, "agent.selftest");
+		record_add_int(&r, "n", ++selftest_sent);
+		agent_emit(&r);
+	}
+	record_free(&r);
+	evtimer_add(selftest_ev, &tv);
+}
+
+static void
+selftest_init(struct event_base *b, int rate)
+{
+	struct timeval	tv = { 0, 10000 };
+
+	selftest_rate = rate;
+	selftest_start = record_now();
+	selftest_ev = evtimer_new(b, selftest_cb, NULL);
+	evtimer_add(selftest_ev, &tv);
 }
 
 static void
@@ -99,6 +139,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
+	if (selftest_ev != NULL)
+		evtimer_del(selftest_ev);
 	record_init(&r);
 	record_begin(&r, "agent.stop");
 	record_add_str(&r, "reason", strsignal((int)sig));
@@ -120,7 +162,9 @@ main(int argc, char *argv[])
 		{ "format", required_argument, NULL, 'F' },
 		{ "heartbeat", required_argument, NULL, 1 },
 		{ "reconnect-max", required_argument, NULL, 2 },
-		{ "queue-max", required_argument, NULL, 3 },
+		{ "state-dir", required_argument, NULL, 3 },
+		{ "spool-max", required_argument, NULL, 4 },
+		{ "selftest-rate", required_argument, NULL, 5 },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -131,7 +175,6 @@ main(int argc, char *argv[])
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	char		 hostbuf[256];
 	struct record	 r;
-	uint64_t	 stream;
 	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:sn:F:fvhV", longopts,
@@ -162,8 +205,15 @@ main(int argc, char *argv[])
 			    optarg, 1, 3600);
 			break;
 		case 3:
-			conf.queue_max = (size_t)num_arg("queue-max", optarg,
+			conf.state_dir = optarg;
+			break;
+		case 4:
+			conf.spool_max = (size_t)num_arg("spool-max", optarg,
 			    65536, 1LL << 40);
+			break;
+		case 5:
+			conf.selftest_rate = (int)num_arg("selftest-rate",
+			    optarg, 1, 1000000);
 			break;
 		case 'f':
 			foreground = 1;
@@ -208,10 +258,8 @@ main(int argc, char *argv[])
 			fatal("daemon");
 		event_reinit(base);
 	}
-	if (getrandom(&stream, sizeof(stream), 0) != sizeof(stream))
-		fatal("getrandom");
 	if (conf.collector != NULL)
-		uplink_init(base, &conf, stream);
+		uplink_init(base, &conf);
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
@@ -222,6 +270,8 @@ main(int argc, char *argv[])
 	sysinfo_add(&r);
 	agent_emit(&r);
 	record_free(&r);
+	if (conf.selftest_rate > 0)
+		selftest_init(base, conf.selftest_rate);
 
 	event_base_dispatch(base);
 

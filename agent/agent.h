@@ -15,20 +15,21 @@ struct agent_conf {
 	enum log_format	 format;	/* for --stdout */
 	int		 heartbeat;	/* seconds between heartbeats */
 	int		 reconnect_max;	/* seconds, backoff ceiling */
-	size_t		 queue_max;	/* bytes of records held in memory */
+	const char	*state_dir;	/* stream id and spool */
+	size_t		 spool_max;	/* bytes of records kept for the collector */
+	int		 selftest_rate;	/* agent.selftest records a second */
 };
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
 void	agent_emit(struct record *);
 
 /* uplink.c: the connection to the collector. */
-void	uplink_init(struct event_base *, const struct agent_conf *,
-	    uint64_t);
-/* Queues a record (already stamped) for the collector. */
-void	uplink_send(const struct record *);
+void	uplink_init(struct event_base *, const struct agent_conf *);
+/* Numbers a record (host already set) and spools it for the collector. */
+void	uplink_send(struct record *);
 /* Sends what is queued (for at most a few seconds), says BYE, then done. */
 void	uplink_shutdown(void (*)(void));
-/* Records and bytes waiting for the collector's ACK. */
+/* Records waiting for the collector's ACK. */
 size_t	uplink_queued(void);
 
 /* sysinfo.c: what agent.start says about this machine. */

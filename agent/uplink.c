@@ -1,9 +1,9 @@
 /*
- * The agent's connection to the collector.  Records wait in a memory queue
- * until the collector ACKs them; after a reconnect the agent resends from
- * what the collector's WELCOME says it last stored, so a dropped connection
- * loses nothing.  Reconnects back off exponentially with jitter so a lab of
- * PCs does not come back in one wave.
+ * The agent's connection to the collector.  Records go to the spool first
+ * and wait there until the collector ACKs them; after a reconnect the agent
+ * resends from what the collector's WELCOME says it last stored, so neither
+ * a dropped connection nor a restart loses anything.  Reconnects back off
+ * exponentially with jitter so a lab of PCs does not come back in one wave.
  */
 #include <sys/random.h>
 
@@ -20,13 +20,15 @@
 #include "agent.h"
 #include "escape.h"
 #include "log.h"
+#include "spool.h"
 #include "wire.h"
 #include "wire_ev.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MIN_MS	500
 #define OUT_HIGH	(256 * 1024)	/* bytes handed to the socket at once */
-#define SHUTDOWN_WAIT	3		/* seconds to get the queue ACKed */
+#define SHUTDOWN_WAIT	3		/* seconds to get the spool ACKed */
+#define SYNC_DELAY_MS	100		/* spool writes become durable */
 
 enum uplink_state {
 	U_WAIT,		/* disconnected, reconnect timer running */
@@ -36,12 +38,6 @@ enum uplink_state {
 	U_DONE,		/* shut down */
 };
 
-struct qent {
-	uint64_t	seq;
-	int64_t		ts_us;
-	uint32_t	len;
-	uint8_t		frame[];
-};
 
 static struct {
 	const struct agent_conf	*conf;
@@ -60,15 +56,7 @@ static struct {
 	int			 backoff_ms;
 	int64_t			 started;
 
-	struct qent		**q;		/* ring of unacked records */
-	size_t			 qhead, qcount, qcap;
-	size_t			 qbytes;
-	size_t			 qsent;		/* from qhead, on this link */
-
-	uint64_t		 dropped;	/* since the last report */
-	uint64_t		 drop_first_seq, drop_last_seq;
-	int64_t			 drop_first_ts, drop_last_ts;
-
+	struct event		*sync;
 	void			(*done)(void);
 	struct buf		 scratch;
 	struct record		 check;		/* decode of our own frames */
@@ -78,58 +66,18 @@ static void	uplink_connect(void);
 static void	uplink_finish(void);
 static void	uplink_deadline_cb(evutil_socket_t, short, void *);
 
-static struct qent *
-q_at(size_t i)
-{
-	return up.q[(up.qhead + i) % up.qcap];
-}
-
-static void
-q_push(struct qent *e)
-{
-	size_t	i;
-
-	if (up.qcount == up.qcap) {
-		struct qent **nq = xcalloc(up.qcap ? up.qcap * 2 : 1024,
-		    sizeof(*nq));
-
-		for (i = 0; i < up.qcount; i++)
-			nq[i] = q_at(i);
-		free(up.q);
-		up.q = nq;
-		up.qhead = 0;
-		up.qcap = up.qcap ? up.qcap * 2 : 1024;
-	}
-	up.q[(up.qhead + up.qcount++) % up.qcap] = e;
-	up.qbytes += e->len;
-}
-
-static struct qent *
-q_pop(void)
-{
-	struct qent	*e = up.q[up.qhead];
-
-	up.qhead = (up.qhead + 1) % up.qcap;
-	up.qcount--;
-	up.qbytes -= e->len;
-	if (up.qsent > 0)
-		up.qsent--;
-	return e;
-}
-
 size_t
 uplink_queued(void)
 {
-	return up.qcount;
+	return (size_t)spool_records();
 }
 
-/* Forgets every queued record the collector has stored (<= seq). */
+/* Forgets every spooled record the collector has stored (<= seq). */
 static void
 uplink_acked(uint64_t seq)
 {
-	while (up.qcount > 0 && q_at(0)->seq <= seq)
-		free(q_pop());
-	if (up.done != NULL && up.qcount == 0)
+	spool_ack(seq);
+	if (up.done != NULL && spool_records() == 0)
 		uplink_finish();
 }
 
@@ -138,82 +86,84 @@ static void
 uplink_pump(void)
 {
 	struct evbuffer	*out;
-	struct qent	*e;
+	size_t		 len;
 
 	if (up.state != U_READY)
 		return;
 	out = bufferevent_get_output(up.bev);
-	while (up.qsent < up.qcount && evbuffer_get_length(out) < OUT_HIGH) {
-		e = q_at(up.qsent++);
-		evbuffer_add(out, e->frame, e->len);
-	}
+	while ((len = evbuffer_get_length(out)) < OUT_HIGH)
+		if (spool_read(out, OUT_HIGH - len) == 0)
+			break;
 }
 
-/* Reports records lost to a full queue, once there is a link again. */
+/* Says which records a full spool dropped, in the stream itself. */
 static void
-uplink_report_drops(void)
+uplink_report_drop(const struct spool_drop *d)
 {
 	struct record	r;
 
-	if (up.dropped == 0)
-		return;
-	log_warnx("queue full: dropped %" PRIu64 " records", up.dropped);
+	log_warnx("spool full: dropped %" PRIu64 " records (%" PRIu64 " to %"
+	    PRIu64 ")", d->count, d->first_seq, d->last_seq);
 	record_init(&r);
 	record_begin(&r, "agent.dropped");
-	record_add_int(&r, "count", (int64_t)up.dropped);
-	record_add_int(&r, "first_seq", (int64_t)up.drop_first_seq);
-	record_add_int(&r, "last_seq", (int64_t)up.drop_last_seq);
-	record_add_time(&r, "first_ts", up.drop_first_ts);
-	record_add_time(&r, "last_ts", up.drop_last_ts);
-	record_add_str(&r, "reason", "memory queue full");
-	up.dropped = 0;
+	record_add_int(&r, "count", (int64_t)d->count);
+	record_add_int(&r, "first_seq", (int64_t)d->first_seq);
+	record_add_int(&r, "last_seq", (int64_t)d->last_seq);
+	record_add_time(&r, "first_ts", d->first_ts);
+	record_add_time(&r, "last_ts", d->last_ts);
+	record_add_str(&r, "reason", "spool full");
 	agent_emit(&r);
 	record_free(&r);
 }
 
-void
-uplink_send(const struct record *r)
+static void
+uplink_sync_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct qent	*e;
-	const char	*err;
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	spool_sync();
+}
+
+void
+uplink_send(struct record *r)
+{
+	struct spool_drop	 drop;
+	struct timeval		 tv = { 0, SYNC_DELAY_MS * 1000 };
+	const char		*err;
+	size_t			 max;
 
 	if (up.state == U_DONE)
 		return;
+	r->seq = spool_next_seq();
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_RECORD, r);
 	/*
 	 * A record the collector would refuse would cost the link and come
-	 * back after every reconnect: check it as the collector will.
+	 * back after every reconnect: check it as the collector will.  Its
+	 * number is used only once it is in the spool.
 	 */
-	if (up.scratch.len - WIRE_HDR_LEN > up.max_frame) {
-		log_warnx("record %" PRIu64 " (%zu bytes) is larger than the "
-		    "collector takes; not sent", r->seq, up.scratch.len);
+	max = up.max_frame < SPOOL_FRAME_MAX ? up.max_frame : SPOOL_FRAME_MAX;
+	if (up.scratch.len - WIRE_HDR_LEN > max) {
+		log_warnx("%.*s record (%zu bytes) is larger than the "
+		    "collector takes; not sent", (int)r->event.len,
+		    (const char *)record_bytes(r) + r->event.off,
+		    up.scratch.len);
 		return;
 	}
 	if (wire_get_record(up.scratch.data + WIRE_HDR_LEN,
 	    up.scratch.len - WIRE_HDR_LEN, &up.check, &err) == -1) {
-		log_warnx("record %" PRIu64 " is malformed (%s); not sent",
-		    r->seq, err);
+		log_warnx("%.*s record is malformed (%s); not sent",
+		    (int)r->event.len, (const char *)record_bytes(r) +
+		    r->event.off, err);
 		return;
 	}
-	e = xmalloc(sizeof(*e) + up.scratch.len);
-	e->seq = r->seq;
-	e->ts_us = r->ts_us;
-	e->len = (uint32_t)up.scratch.len;
-	memcpy(e->frame, up.scratch.data, up.scratch.len);
-	/* Full: the oldest records go, and agent.dropped says so. */
-	while (up.qcount > 0 && up.qbytes + e->len > up.conf->queue_max) {
-		struct qent *old = q_pop();
-
-		if (up.dropped++ == 0) {
-			up.drop_first_seq = old->seq;
-			up.drop_first_ts = old->ts_us;
-		}
-		up.drop_last_seq = old->seq;
-		up.drop_last_ts = old->ts_us;
-		free(old);
-	}
-	q_push(e);
+	if (spool_append(up.scratch.data, up.scratch.len, &drop) == -1)
+		return;
+	if (!evtimer_pending(up.sync, NULL))
+		evtimer_add(up.sync, &tv);
+	if (drop.count > 0)
+		uplink_report_drop(&drop);
 	uplink_pump();
 }
 
@@ -223,7 +173,6 @@ uplink_drop_link(void)
 	if (up.bev != NULL)
 		bufferevent_free(up.bev);
 	up.bev = NULL;
-	up.qsent = 0;
 	evtimer_del(up.heartbeat);
 }
 
@@ -267,8 +216,8 @@ uplink_heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	record_init(&r);
 	record_begin(&r, "agent.heartbeat");
 	record_add_duration(&r, "uptime", record_now() - up.started);
-	record_add_int(&r, "queued", (int64_t)up.qcount);
-	record_add_int(&r, "queued_bytes", (int64_t)up.qbytes);
+	record_add_int(&r, "spool_records", (int64_t)spool_records());
+	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes());
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_HEARTBEAT, &r);
 	bufferevent_write(up.bev, up.scratch.data, up.scratch.len);
@@ -304,10 +253,10 @@ uplink_welcome(const uint8_t *p, size_t len)
 	up.state = U_READY;
 	up.backoff_ms = BACKOFF_MIN_MS;
 	log_info("connected to %s:%s, collector has up to %" PRIu64
-	    ", %zu queued", up.host, up.port, w.last_seq, up.qcount);
-	up.qsent = 0;
+	    ", %" PRIu64 " spooled", up.host, up.port, w.last_seq,
+	    spool_records());
 	uplink_acked(w.last_seq);
-	uplink_report_drops();
+	spool_rewind(w.last_seq);
 	uplink_pump();
 }
 
@@ -448,14 +397,14 @@ uplink_retry_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 void
-uplink_init(struct event_base *base, const struct agent_conf *conf,
-    uint64_t stream)
+uplink_init(struct event_base *base, const struct agent_conf *conf)
 {
 	const char	*err;
 
 	up.conf = conf;
 	up.base = base;
-	up.stream = stream;
+	if (spool_open(conf->state_dir, conf->spool_max, &up.stream) == -1)
+		fatalx("cannot use the spool in %s", conf->state_dir);
 	up.max_frame = WIRE_MAX_FRAME;
 	up.hb_interval = conf->heartbeat;
 	up.backoff_ms = BACKOFF_MIN_MS;
@@ -473,6 +422,7 @@ uplink_init(struct event_base *base, const struct agent_conf *conf,
 	up.retry = evtimer_new(base, uplink_retry_cb, NULL);
 	up.heartbeat = evtimer_new(base, uplink_heartbeat_cb, NULL);
 	up.deadline = evtimer_new(base, uplink_deadline_cb, NULL);
+	up.sync = evtimer_new(base, uplink_sync_cb, NULL);
 	uplink_connect();
 }
 
@@ -487,6 +437,8 @@ uplink_bye_sent_cb(struct bufferevent *bev, void *arg)
 	up.state = U_DONE;
 	up.done = NULL;
 	evtimer_del(up.deadline);
+	evtimer_del(up.sync);
+	spool_close();
 	if (done != NULL)
 		done();
 }
@@ -504,9 +456,9 @@ uplink_finish(void)
 		uplink_bye_sent_cb(NULL, NULL);
 		return;
 	}
-	if (up.qcount > 0)
-		log_warnx("stopping with %zu records not acknowledged",
-		    up.qcount);
+	if (spool_records() > 0)
+		log_warnx("stopping with %" PRIu64 " records not acknowledged; "
+		    "they stay in the spool", spool_records());
 	up.state = U_DONE;
 	buf_reset(&up.scratch);
 	wire_put_bye(&up.scratch, BYE_SHUTDOWN, "agent stopping");
@@ -536,7 +488,7 @@ uplink_shutdown(void (*done)(void))
 	struct timeval	tv = { SHUTDOWN_WAIT, 0 };
 
 	up.done = done;
-	if (up.qcount == 0 || up.state != U_READY) {
+	if (spool_records() == 0 || up.state != U_READY) {
 		uplink_finish();
 		return;
 	}

@@ -22,6 +22,7 @@
 
 #define DEFAULT_LISTEN	"0.0.0.0:7514"
 #define DEFAULT_LOGDIR	"/var/log/labwatch"
+#define DEFAULT_STATEDIR "/var/lib/labwatch-collector"
 #define MAX_LISTEN	8
 
 static struct event_base	*base;
@@ -36,12 +37,19 @@ usage(int status)
 "  -d, --log-dir DIR           per-host log files go here (default\n"
 "                              " DEFAULT_LOGDIR ")\n"
 "  -F, --format text|json      log line format (default text)\n"
+"  -s, --state-dir DIR         last stored record per host stream (default\n"
+"                              " DEFAULT_STATEDIR ")\n"
+"      --sync always|batch|never\n"
+"                              when an ACK is sent: after fdatasync of each\n"
+"                              batch, after a group fdatasync in a thread\n"
+"                              (default), or once written\n"
 "  -u, --user USER             drop root to USER once the sockets are open\n"
+"  -p, --pidfile FILE          write the process id here (for logrotate)\n"
 "      --max-conns N           most agent connections at once (default 4096)\n"
 "      --max-frame BYTES       largest frame payload (default 65536)\n"
 "      --handshake-timeout S   seconds an agent has to say HELLO (default 10)\n"
-"      --idle-timeout S        seconds of silence that end a connection\n"
-"                              (default 30)\n"
+"      --idle-timeout S        seconds of silence after which a host is\n"
+"                              logged offline (default 30)\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -75,6 +83,9 @@ main(int argc, char *argv[])
 		{ "log-dir", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "sync", required_argument, NULL, 5 },
 		{ "max-conns", required_argument, NULL, 1 },
 		{ "max-frame", required_argument, NULL, 2 },
 		{ "handshake-timeout", required_argument, NULL, 3 },
@@ -91,14 +102,17 @@ main(int argc, char *argv[])
 		.handshake_timeout = 10,
 		.idle_timeout = 30,
 		.format = FORMAT_TEXT,
+		.sync = SYNC_BATCH,
 	};
 	const char	*listen[MAX_LISTEN], *logdir = DEFAULT_LOGDIR;
-	const char	*user = NULL;
+	const char	*user = NULL, *statedir = DEFAULT_STATEDIR;
+	const char	*pidfile = NULL;
+	FILE		*pf;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	int		 ch, i, nlisten = 0, foreground = 0, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "l:d:F:u:fvhV", longopts,
+	while ((ch = getopt_long(argc, argv, "l:d:F:u:s:p:fvhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -121,6 +135,19 @@ main(int argc, char *argv[])
 			break;
 		case 'u':
 			user = optarg;
+			break;
+		case 's':
+			statedir = optarg;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 5:
+			if (hostlog_sync_parse(optarg, &conf.sync) == -1) {
+				fprintf(stderr, "labwatch-collector: --sync %s: "
+				    "use always, batch or never\n", optarg);
+				exit(2);
+			}
 			break;
 		case 1:
 			conf.max_conns = (int)num_arg("max-conns", optarg, 1,
@@ -162,9 +189,10 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
-	if (hostlog_init(logdir, conf.format) == -1)
-		exit(1);
 	session_init(&conf);
+	if (hostlog_init(base, logdir, statedir, conf.format, conf.sync,
+	    session_durable, session_resume_all) == -1)
+		exit(1);
 	for (i = 0; i < nlisten; i++)
 		if (listener_add(base, listen[i]) == -1)
 			exit(1);
@@ -173,6 +201,12 @@ main(int argc, char *argv[])
 			fatal("daemon");
 		log_init("labwatch-collector", 0, verbose);
 		event_reinit(base);
+	}
+	if (pidfile != NULL) {
+		if ((pf = fopen(pidfile, "w")) == NULL)
+			fatal("%s", pidfile);
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
 	}
 	if (user != NULL)
 		privdrop(user);

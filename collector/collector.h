@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "hostlog.h"
 
 struct collector_conf {
 	uint32_t	max_frame;		/* payload bytes */
@@ -17,6 +18,7 @@ struct collector_conf {
 	int		handshake_timeout;	/* seconds to HELLO */
 	int		idle_timeout;		/* seconds without a frame */
 	enum log_format	format;
+	enum sync_mode	sync;
 };
 
 /* listener.c: accepting connections, within limits. */
@@ -32,5 +34,8 @@ int	session_count(void);
 void	session_shutdown(void);
 /* Frees what is left once the loop has ended. */
 void	session_free_all(void);
+/* hostlog.c calls these: records became durable; a failed log works. */
+void	session_durable(void);
+void	session_resume_all(void);
 
 #endif

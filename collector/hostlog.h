@@ -1,34 +1,62 @@
-/* Per-host log files in the log folder. */
+/*
+ * Per-host log files in the log folder, and how far each host's stream is
+ * stored: accepted (formatted, maybe not yet written), written, durable.
+ */
 #ifndef LABWATCH_HOSTLOG_H
 #define LABWATCH_HOSTLOG_H
+
+#include <event2/event.h>
 
 #include <stdint.h>
 
 #include "format.h"
 #include "record.h"
 
+enum sync_mode {
+	SYNC_ALWAYS,	/* fdatasync each batch in the loop before its ACK */
+	SYNC_BATCH,	/* group commit in a thread before the ACKs */
+	SYNC_NEVER,	/* ACK once written; the kernel syncs when it likes */
+};
+
 struct hostlog;
 
-/* Opens the log folder once; files are created in it by name only. */
-int	 hostlog_init(const char *, enum log_format);
+/*
+ * Opens the log and state folders, loads the state file, repairs a torn
+ * last line in every host log and reads back what the logs say about their
+ * streams.  durable_cb runs whenever records became durable, resume_cb
+ * when a log that failed to write works again.
+ */
+int	 hostlog_init(struct event_base *, const char *, const char *,
+	    enum log_format, enum sync_mode, void (*)(void), void (*)(void));
+/* Parses always|batch|never. */
+int	 hostlog_sync_parse(const char *, enum sync_mode *);
 /*
  * Returns the log of host (a name hostname_ok accepted), opening
  * <dir>/<host>.log on first use; NULL with errno if it cannot be opened.
  */
 struct hostlog *hostlog_get(const char *);
-/* Releases a log from hostlog_get; the last release closes it. */
+/* Releases a log from hostlog_get. */
 void	 hostlog_put(struct hostlog *);
-/* Formats the record into the log's pending output. */
+/* Formats a record into the log's pending output. */
 void	 hostlog_append(struct hostlog *, const struct record *);
-/* Writes pending output; -1 on a write error (logged, rate-limited). */
+/* Notes that the stream's records up to seq are accepted (appended). */
+void	 hostlog_accept(struct hostlog *, uint64_t, uint64_t);
+/*
+ * Writes pending output and starts making it durable.  -1 when writing
+ * failed: the output stays pending (memory stays flat because the host's
+ * sessions stop reading) and is retried every second.
+ */
 int	 hostlog_flush(struct hostlog *);
+int	 hostlog_failed(const struct hostlog *);
+/* The last seq of stream accepted / stored durably; 0 for another stream. */
+uint64_t hostlog_accepted(const struct hostlog *, uint64_t);
+uint64_t hostlog_durable(const struct hostlog *, uint64_t);
+/* Whether the host was last seen going silent (host.offline). */
+int	 hostlog_offline(const struct hostlog *);
+void	 hostlog_set_offline(struct hostlog *, int);
 /* Reopens every open log by name (after logrotate renamed them). */
 void	 hostlog_reopen_all(void);
-/* Flushes and closes everything. */
+/* Writes and syncs everything, saves the state, closes. */
 void	 hostlog_shutdown(void);
-
-/* The last sequence number stored for the host's current stream. */
-uint64_t hostlog_last_seq(struct hostlog *, uint64_t);
-void	 hostlog_set_seq(struct hostlog *, uint64_t, uint64_t);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * One agent connection: frames in, records to the host's log, ACKs out.
- * A peer that breaks the protocol loses its own connection, with a log line
- * naming it, and nobody else notices.
+ * One agent connection: frames in, records to the host's log, ACKs out once
+ * the records are stored as --sync says.  A peer that breaks the protocol
+ * loses its own connection, with a log line naming it, and nobody else
+ * notices.  A slow or silent peer costs little: reading stops while its
+ * output or its host's log is backed up, and deadlines end what lingers.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -10,14 +12,12 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "collector.h"
@@ -29,7 +29,8 @@
 #include "wire_ev.h"
 #include "xmalloc.h"
 
-#define CLOSE_TIMEOUT	5	/* seconds to deliver a BYE */
+#define CLOSE_TIMEOUT	5		/* seconds to deliver a BYE */
+#define OUT_CAP		(64 * 1024)	/* output waiting before reads stop */
 
 enum session_state {
 	S_HELLO,		/* waiting for HELLO */
@@ -40,14 +41,15 @@ enum session_state {
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct bufferevent	*bev;
+	struct event		*timer;		/* handshake, then keepalive */
 	enum session_state	 state;
+	int			 paused;	/* reading stopped */
 	char			 peer[ADDR_STR_MAX];
 	char			 host[HOSTNAME_MAX + 1];
 	uint64_t		 stream;
 	struct hostlog		*log;
 	uint64_t		 acked;		/* last seq ACKed */
-	uint64_t		 stored;	/* records stored */
-	uint64_t		 dups;		/* records already stored */
+	uint64_t		 stored;	/* records accepted */
 	int64_t			 started;	/* µs, at HELLO */
 	struct record		 rec;		/* decode scratch */
 	struct buf		 out;		/* encode scratch */
@@ -59,6 +61,7 @@ static const struct collector_conf *conf;
 
 static void	session_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
+static void	session_read_cb(struct bufferevent *, void *);
 
 void
 session_init(const struct collector_conf *c)
@@ -91,7 +94,7 @@ session_send(struct session *s)
 	buf_reset(&s->out);
 }
 
-/* Writes a collector record (host.connect, host.disconnect) to the log. */
+/* Writes one of the collector's own records to the host's log. */
 static void
 session_log_event(struct session *s, const char *event, const char *reason,
     const char *detail)
@@ -103,12 +106,11 @@ session_log_event(struct session *s, const char *event, const char *reason,
 	record_begin(&r, event);
 	r.host = s->host;
 	record_add_str(&r, "peer", s->peer);
-	if (reason == NULL) {
+	if (strcmp(event, "host.connect") == 0) {
 		snprintf(stream, sizeof(stream), "%016" PRIx64, s->stream);
 		record_add_str(&r, "stream", stream);
-		record_add_int(&r, "resume_after",
-		    (int64_t)hostlog_last_seq(s->log, s->stream));
-	} else {
+		record_add_int(&r, "resume_after", (int64_t)s->acked);
+	} else if (reason != NULL) {
 		record_add_str(&r, "reason", reason);
 		if (detail[0] != '\0')
 			record_add_str(&r, "detail", detail);
@@ -124,6 +126,7 @@ session_free(struct session *s)
 {
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
+	event_free(s->timer);
 	bufferevent_free(s->bev);
 	record_free(&s->rec);
 	buf_free(&s->out);
@@ -131,20 +134,25 @@ session_free(struct session *s)
 }
 
 /*
- * Logs the disconnect once, with a reason word for admins to match on and
- * a free-text detail, and releases the host's log.
+ * Logs the end once (host.disconnect, or host.offline for a host that went
+ * silent) with a reason word for admins to match on and a free-text detail,
+ * and releases the host's log.
  */
 static void
 session_end(struct session *s, const char *reason, const char *detail)
 {
+	int	offline = strcmp(reason, "timeout") == 0;
+
 	if (s->log == NULL)
 		return;
-	session_log_event(s, "host.disconnect", reason, detail);
+	session_log_event(s, offline ? "host.offline" : "host.disconnect",
+	    reason, detail);
+	hostlog_set_offline(s->log, offline);
 	hostlog_flush(s->log);
 	hostlog_put(s->log);
 	s->log = NULL;
-	log_info("%s: disconnected: %s%s%s", session_name(s), reason,
-	    detail[0] ? ": " : "", detail);
+	log_info("%s: %s: %s%s%s", session_name(s), offline ? "offline" :
+	    "disconnected", reason, detail[0] ? ": " : "", detail);
 }
 
 static void
@@ -191,34 +199,76 @@ session_close(struct session *s, uint16_t code, const char *reason,
 		log_warnx("%s: %s; closing", session_name(s), detail);
 	session_end(s, reason, detail);
 	s->state = S_CLOSING;
+	evtimer_del(s->timer);
 	wire_put_bye(&s->out, code, detail[0] ? detail : reason);
 	session_send(s);
 	bufferevent_disable(s->bev, EV_READ);
 	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(s->bev, NULL, session_closed_cb,
 	    session_closing_event_cb, s);
 }
 
-/* Makes what was read durable in the log, then ACKs it. */
+/* ACKs whatever of this session's stream has become durable. */
 static void
-session_commit(struct session *s)
+session_ack(struct session *s)
 {
-	uint64_t	last;
+	uint64_t	durable;
 
 	if (s->state != S_ACTIVE)
 		return;
+	durable = hostlog_durable(s->log, s->stream);
+	if (durable > s->acked) {
+		wire_put_ack(&s->out, durable);
+		session_send(s);
+		s->acked = durable;
+	}
+}
+
+/* Stops reading: the peer's output or its host's log is backed up. */
+static void
+session_pause(struct session *s)
+{
+	struct timeval	tv = { conf->idle_timeout / 3, 0 };
+
+	if (s->paused)
+		return;
+	s->paused = 1;
+	bufferevent_disable(s->bev, EV_READ);
+	/* The agent still hears from us, so it does not give up. */
+	if (hostlog_failed(s->log))
+		evtimer_add(s->timer, &tv);
+}
+
+static void
+session_resume(struct session *s)
+{
+	struct timeval	tv = { conf->idle_timeout, 0 };
+
+	if (!s->paused || s->state != S_ACTIVE || hostlog_failed(s->log) ||
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > OUT_CAP)
+		return;
+	s->paused = 0;
+	evtimer_del(s->timer);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ);
+	/* Frames that arrived before the pause are still waiting. */
+	session_read_cb(s->bev, s);
+}
+
+/* Writes what was read to the log; ACKs once the sync mode allows. */
+static void
+session_commit(struct session *s)
+{
+	if (s->state != S_ACTIVE)
+		return;
 	if (hostlog_flush(s->log) == -1) {
-		/* Unacked records stay with the agent, which sends again. */
-		session_close(s, BYE_STORAGE, "write-error",
-		    "cannot write %s.log", s->host);
+		session_pause(s);
 		return;
 	}
-	last = hostlog_last_seq(s->log, s->stream);
-	if (last > s->acked) {
-		wire_put_ack(&s->out, last);
-		session_send(s);
-		s->acked = last;
-	}
+	session_ack(s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUT_CAP)
+		session_pause(s);
 }
 
 static void
@@ -231,18 +281,29 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	const char	*err;
 	int		 rv;
 
-	while (s->state != S_CLOSING &&
+	while (s->state != S_CLOSING && !s->paused &&
 	    (rv = wire_ev_next(in, conf->max_frame, &h, &payload, &err)) != 0) {
 		if (rv == -1) {
 			session_close(s, BYE_PROTOCOL, "protocol",
-			    "bad frame header: %s",
-			    err);
+			    "bad frame header: %s", err);
 			return;
 		}
 		session_frame(s, h.type, payload, h.len);
 		evbuffer_drain(in, WIRE_HDR_LEN + h.len);
+		/* A stuck log stops the reading of more records. */
+		if (s->state == S_ACTIVE && hostlog_failed(s->log))
+			break;
 	}
 	session_commit(s);
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)bev;
+	session_resume(s);
 }
 
 static void
@@ -252,17 +313,17 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->state == S_HELLO)
+		if (what & BEV_EVENT_WRITING)
 			session_close(s, BYE_TIMEOUT, "timeout",
-			    "no HELLO within %d s",
-			    conf->handshake_timeout);
+			    "took no data for %d s", conf->idle_timeout);
 		else
 			session_close(s, BYE_TIMEOUT, "timeout",
-			    "nothing heard for %d s", conf->idle_timeout);
+			    "silent for %d s", conf->idle_timeout);
 		return;
 	}
 	/* Keep what arrived before the end. */
-	session_read_cb(s->bev, s);
+	if (!s->paused)
+		session_read_cb(s->bev, s);
 	if (s->state == S_CLOSING)
 		return;
 	if (what & BEV_EVENT_EOF)
@@ -271,6 +332,27 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_end(s, "error", evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
 	session_free(s);
+}
+
+/* The handshake deadline, then (while the log is stuck) keepalive ACKs. */
+static void
+session_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 tv = { conf->idle_timeout / 3, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (s->state == S_HELLO) {
+		session_close(s, BYE_TIMEOUT, "timeout", "no HELLO within %d s",
+		    conf->handshake_timeout);
+		return;
+	}
+	if (s->state == S_ACTIVE && s->paused && hostlog_failed(s->log)) {
+		wire_put_ack(&s->out, s->acked);
+		session_send(s);
+		evtimer_add(s->timer, &tv);
+	}
 }
 
 static void
@@ -303,17 +385,23 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 		    "cannot open %s.log", s->host);
 		return;
 	}
+	evtimer_del(s->timer);
 	s->stream = h.stream;
 	s->state = S_ACTIVE;
 	s->started = record_now();
-	s->acked = hostlog_last_seq(s->log, s->stream);
+	/* Resume after what is durable; the rest comes again, deduplicated. */
+	s->acked = hostlog_durable(s->log, s->stream);
+	if (hostlog_offline(s->log)) {
+		session_log_event(s, "host.online", NULL, NULL);
+		hostlog_set_offline(s->log, 0);
+	}
 	session_log_event(s, "host.connect", NULL, NULL);
 	w.last_seq = s->acked;
 	w.heartbeat_ms = (uint32_t)conf->idle_timeout * 1000;
 	w.max_frame = conf->max_frame;
 	wire_put_welcome(&s->out, &w);
 	session_send(s);
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	log_info("%s: connected, stream %016" PRIx64 ", resuming after %"
 	    PRIu64, session_name(s), s->stream, s->acked);
 }
@@ -322,7 +410,6 @@ static void
 session_record(struct session *s, const uint8_t *p, size_t len)
 {
 	const char	*err;
-	uint64_t	 last;
 
 	if (wire_get_record(p, len, &s->rec, &err) == -1) {
 		session_close(s, BYE_PROTOCOL, "protocol", "bad RECORD: %s",
@@ -334,14 +421,12 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 		    "bad RECORD: sequence 0");
 		return;
 	}
-	last = hostlog_last_seq(s->log, s->stream);
-	if (s->rec.seq <= last) {
-		s->dups++;
+	/* Stored before the link broke: not again. */
+	if (s->rec.seq <= hostlog_accepted(s->log, s->stream))
 		return;
-	}
 	s->rec.host = s->host;
 	hostlog_append(s->log, &s->rec);
-	hostlog_set_seq(s->log, s->stream, s->rec.seq);
+	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
 }
 
@@ -355,8 +440,7 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	if (s->state == S_HELLO) {
 		if (type != WIRE_HELLO)
 			session_close(s, BYE_PROTOCOL, "protocol",
-			    "%s before HELLO",
-			    wire_type_name(type));
+			    "%s before HELLO", wire_type_name(type));
 		else
 			session_hello(s, p, len);
 		return;
@@ -368,12 +452,11 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	case WIRE_HEARTBEAT:
 		if (wire_get_record(p, len, &s->rec, &err) == -1) {
 			session_close(s, BYE_PROTOCOL, "protocol",
-			    "bad HEARTBEAT: %s",
-			    err);
+			    "bad HEARTBEAT: %s", err);
 			break;
 		}
 		/* The ACK is the agent's sign that we are alive. */
-		wire_put_ack(&s->out, hostlog_last_seq(s->log, s->stream));
+		wire_put_ack(&s->out, s->acked);
 		session_send(s);
 		break;
 	case WIRE_BYE:
@@ -390,8 +473,7 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 		break;
 	default:
 		session_close(s, BYE_PROTOCOL, "protocol",
-		    "unexpected %s from an agent",
-		    wire_type_name(type));
+		    "unexpected %s from an agent", wire_type_name(type));
 		break;
 	}
 }
@@ -427,16 +509,42 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 		free(s);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	nsessions++;
 	/* At most one whole frame waits in memory per connection. */
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    WIRE_HDR_LEN + conf->max_frame);
-	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	/* Reading resumes once the peer has taken its ACKs. */
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_CAP / 2, 0);
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	/* A deadline, not an idle timer: trickling bytes do not extend it. */
+	s->timer = evtimer_new(base, session_timer_cb, s);
+	evtimer_add(s->timer, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_debug("%s: accepted", s->peer);
+}
+
+/* Some records became durable: tell their agents. */
+void
+session_durable(void)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		session_ack(s);
+}
+
+/* A host log that failed works again: its agents may send on. */
+void
+session_resume_all(void)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		session_resume(s);
+	}
 }
 
 void
@@ -451,7 +559,6 @@ session_shutdown(void)
 	}
 }
 
-/* Frees whatever is left when the loop has ended. */
 void
 session_free_all(void)
 {

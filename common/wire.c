@@ -15,6 +15,14 @@ static const uint32_t wire_min_len[WIRE_TYPE_MAX + 1] = {
 	[WIRE_BYE] = 2 + 2,
 };
 
+/* Largest payload of the types whose fields are all bounded; 0: none. */
+static const uint32_t wire_max_len[WIRE_TYPE_MAX + 1] = {
+	[WIRE_HELLO] = 2 + WIRE_HOST_MAX + 8 + 2 + WIRE_TEXT_MAX + 4,
+	[WIRE_WELCOME] = 8 + 4 + 4,
+	[WIRE_ACK] = 8,
+	[WIRE_BYE] = 2 + 2 + WIRE_TEXT_MAX,
+};
+
 static const char *wire_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HELLO] = "HELLO",
 	[WIRE_WELCOME] = "WELCOME",
@@ -58,7 +66,8 @@ wire_parse_hdr(const uint8_t *p, uint32_t max, struct wire_hdr *h,
 		*err = "unknown frame type";
 		return -1;
 	}
-	if (len > max) {
+	if (len > max || (wire_max_len[type] != 0 &&
+	    len > wire_max_len[type])) {
 		*err = "frame longer than the maximum";
 		return -1;
 	}

@@ -66,7 +66,8 @@ struct wire_bye {
 
 /*
  * Checks the WIRE_HDR_LEN bytes of a frame header: magic, version, a known
- * type, a length at most max and at least the type's minimum.  Fills *h and
+ * type, a length at most max (and at most what the type's fields can fill)
+ * and at least the type's minimum.  Fills *h and
  * returns 0, or returns -1 and points *err at a reason.
  */
 int	wire_parse_hdr(const uint8_t *, uint32_t, struct wire_hdr *,

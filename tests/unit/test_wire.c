@@ -284,6 +284,9 @@ static void
 test_hdr_accept(void **state)
 {
 	static const uint32_t	 min[] = { 0, 17, 16, 21, 21, 8, 4 };
+	/* The most each type's fields can fill; 0: the frame maximum. */
+	static const uint32_t	 max[] = { 0, 336, 16, 0, 0, 8, 260 };
+	uint32_t		 top;
 	uint8_t			 p[WIRE_HDR_LEN];
 	struct wire_hdr		 h;
 	const char		*err;
@@ -299,9 +302,16 @@ test_hdr_accept(void **state)
 		assert_int_equal(h.type, t);
 		assert_int_equal(h.len, min[t]);
 
-		mkhdr(p, WIRE_MAGIC, WIRE_VERSION, t, WIRE_MAX_FRAME);
+		top = max[t] ? max[t] : WIRE_MAX_FRAME;
+		mkhdr(p, WIRE_MAGIC, WIRE_VERSION, t, top);
 		assert_int_equal(wire_parse_hdr(p, WIRE_MAX_FRAME, &h, &err), 0);
-		assert_int_equal(h.len, WIRE_MAX_FRAME);
+		assert_int_equal(h.len, top);
+		if (max[t] != 0) {
+			mkhdr(p, WIRE_MAGIC, WIRE_VERSION, t, top + 1);
+			assert_int_equal(wire_parse_hdr(p, WIRE_MAX_FRAME, &h,
+			    &err), -1);
+			assert_string_equal(err, "frame longer than the maximum");
+		}
 	}
 	mkhdr(p, WIRE_MAGIC, WIRE_VERSION, WIRE_RECORD, WIRE_MAX_FRAME_LIMIT);
 	assert_int_equal(wire_parse_hdr(p, WIRE_MAX_FRAME_LIMIT, &h, &err), 0);

@@ -1,0 +1,54 @@
+/*
+ * The agent's spool: every record handed to it is written to a segment file
+ * in the state folder before anything else happens to it, and stays there
+ * until the collector has acknowledged it.  Segments are named after their
+ * first sequence number and hold wire RECORD frames back to back, so
+ * resending is copying bytes.  The folder also keeps the stream id, so a
+ * restarted agent continues its stream where it stopped.
+ */
+#ifndef LABWATCH_SPOOL_H
+#define LABWATCH_SPOOL_H
+
+#include <event2/buffer.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_FRAME_MAX	(256 * 1024)	/* largest record payload spooled */
+
+struct spool_drop {
+	uint64_t	count;
+	uint64_t	first_seq;
+	uint64_t	last_seq;
+	int64_t		first_ts;
+	int64_t		last_ts;
+};
+
+/*
+ * Opens (creating) the spool in dir, at most max bytes: reads or makes the
+ * stream id, scans the segments, cuts a torn last frame off.  Returns -1 on
+ * an error it has logged.
+ */
+int	 spool_open(const char *, size_t, uint64_t *);
+/* The sequence number the next record gets. */
+uint64_t spool_next_seq(void);
+/*
+ * Appends one RECORD frame whose seq is spool_next_seq().  When the spool
+ * is full the oldest records go first; *drop then says which (count 0 when
+ * none).  Returns -1 on a write error (logged, the record is lost).
+ */
+int	 spool_append(const uint8_t *, size_t, struct spool_drop *);
+/* Everything up to seq is stored by the collector: forget it. */
+void	 spool_ack(uint64_t);
+/* The next spool_read starts at the first record after seq. */
+void	 spool_rewind(uint64_t);
+/* Appends whole frames from the send cursor to out, about max bytes. */
+size_t	 spool_read(struct evbuffer *, size_t);
+/* Records and bytes not yet acknowledged. */
+uint64_t spool_records(void);
+uint64_t spool_bytes(void);
+/* Makes what was appended durable (fdatasync). */
+void	 spool_sync(void);
+void	 spool_close(void);
+
+#endif

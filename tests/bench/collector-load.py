@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""The collector under load, side by side with rsyslog in the same run.
+
+labwatch: the real collector on a fresh folder, fed by tests/tools/lw-load
+(100 and 1,000 agents, then 200 agents x 10,000 records of 200 bytes three
+times), once per --sync mode the collector's --help lists.  Records per
+second count records stored and acknowledged; the stored count is checked
+against the logs (and by tests/lwcheck.py on the first 200-agent run).
+rsyslog: rsyslogd from the Debian package with its own configuration (imtcp
+on a loopback port, one dynafile per host name), the same 200 connections
+and 2 M lines from lw-load --syslog, timed until every line is in the files.
+Then 10,000 idle agent connections and the collector's memory.
+
+Everything runs on 127.0.0.1 in a temporary folder, bounded in time, and is
+stopped and removed at the end, failure or not.  Env B is the build folder.
+"""
+
+import atexit
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get('B', 'build'))
+COLLECTOR = os.path.join(BUILD, 'labwatch-collector')
+LOAD = os.path.join(BUILD, 'tests', 'lw-load')
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+import lwcheck  # noqa: E402
+
+SIZE = 200              # bytes a record
+WINDOW = 1000           # unacknowledged records per connection
+REPEAT = 3              # runs of the main comparison, median quoted
+MAIN_AGENTS, MAIN_RECORDS = 200, 10000
+IDLE_AGENTS = 10000
+LOAD_TIMEOUT = 90       # seconds one lw-load run may take
+TICK = os.sysconf('SC_CLK_TCK')
+
+procs = []
+TMP = tempfile.mkdtemp(prefix='lw-bench-')
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda s, f: sys.exit('killed by signal'))
+
+
+def say(msg):
+    print(msg)
+    sys.stdout.flush()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile():
+    """Child setup: room for IDLE_AGENTS descriptors."""
+    want = IDLE_AGENTS * 3    # the collector holds a socket and a log each
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def start(args, name, **kw):
+    err = open(os.path.join(TMP, name + '.stderr'), 'ab')
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=err,
+                         preexec_fn=raise_nofile, **kw)
+    err.close()
+    p.name = name
+    procs.append(p)
+    return p
+
+
+def stderr_of(p):
+    with open(os.path.join(TMP, p.name + '.stderr'), 'rb') as f:
+        return f.read().decode('utf-8', 'replace')
+
+
+def stop(p, timeout=10):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def wait_until(pred, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process (all threads), in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def mem_kib(pid, key):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+def keyvals(line):
+    return dict(kv.split('=', 1) for kv in line.split() if '=' in kv)
+
+
+def collector_features():
+    """(sync modes, whether --state-dir exists) from the collector's --help."""
+    out = subprocess.run([COLLECTOR, '--help'], capture_output=True,
+                         text=True, timeout=10).stdout
+    modes = []
+    for line in out.splitlines():
+        if '--sync' in line:
+            modes = [m for m in ('always', 'batch', 'never') if m in line]
+    return modes or [None], '--state-dir' in out
+
+
+SYNC_MODES, HAS_STATE_DIR = collector_features()
+
+
+def start_collector(extra=()):
+    """A fresh collector on a fresh log folder; returns (proc, port, dir)."""
+    port = free_port()
+    logdir = tempfile.mkdtemp(prefix='logs-', dir=TMP)
+    args = [COLLECTOR, '-f', '-l', '127.0.0.1:%d' % port, '-d', logdir,
+            '--format', 'text'] + list(extra)
+    if HAS_STATE_DIR:
+        args += ['--state-dir', tempfile.mkdtemp(prefix='state-', dir=TMP)]
+    p = start(args, 'collector')
+    if not wait_until(lambda: 'listening on' in stderr_of(p) or
+                      p.poll() is not None, 10) or p.poll() is not None:
+        raise RuntimeError('collector did not start: ' + stderr_of(p)[-500:])
+    return p, port, logdir
+
+
+def count_in_logs(logdir, needle):
+    n = 0
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name), 'rb') as f:
+            n += f.read().count(needle)
+    return n
+
+
+def labwatch_run(sync, agents, records, check=False):
+    """One lw-load run against a fresh collector; returns a result row."""
+    extra = ['--sync', sync] if sync else []
+    coll, port, logdir = start_collector(extra)
+    base_kib = mem_kib(coll.pid, 'VmRSS')
+    cpu0 = cpu_seconds(coll.pid)
+    out = subprocess.run([LOAD, '--connect', '127.0.0.1:%d' % port,
+                          '--agents', str(agents), '--records', str(records),
+                          '--size', str(SIZE), '--window', str(WINDOW),
+                          '--timeout', str(LOAD_TIMEOUT)],
+                         capture_output=True, text=True,
+                         timeout=LOAD_TIMEOUT + 30)
+    cpu = cpu_seconds(coll.pid) - cpu0
+    hwm = mem_kib(coll.pid, 'VmHWM')
+    stop(coll)
+    kv = keyvals(out.stdout.strip().splitlines()[-1] if out.stdout else '')
+    row = {'system': 'labwatch', 'sync': sync or 'default',
+           'agents': agents, 'records': agents * records,
+           'seconds': float(kv.get('seconds', 0)),
+           'rate': float(kv.get('records_per_s', 0)),
+           'p99_ms': float(kv.get('p99_ms', 0)),
+           'cpu_s': cpu, 'hwm_kib': hwm,
+           'per_conn_kib': max(0, hwm - base_kib) / agents,
+           'errors': int(kv.get('errors', -1))}
+    stored = count_in_logs(logdir, b' load.test seq=')
+    acked = int(kv.get('acked', 0))
+    row['note'] = 'stored %d acked %d' % (stored, acked)
+    if out.returncode != 0 or acked != agents * records or stored < acked:
+        row['note'] += ' FAILED: ' + (out.stderr.strip()[-200:] or
+                                      'rc %d' % out.returncode)
+        row['failed'] = True
+    if check:
+        problems = lwcheck.check_dir(logdir, expect_last=records)
+        row['note'] += ', lwcheck %s' % ('ok' if not problems else
+                                         'FAILED: ' + problems[0])
+        row['failed'] = row.get('failed') or bool(problems)
+    shutil.rmtree(logdir, ignore_errors=True)
+    return row
+
+
+RSYSLOG_CONF = '''\
+global(workDirectory="{work}")
+module(load="imtcp" MaxSessions="2000")
+template(name="perhost" type="string" string="{logs}/%HOSTNAME%.log")
+ruleset(name="bench") {{
+  action(type="omfile" dynaFile="perhost" dynaFileCacheSize="1000"
+         template="RSYSLOG_FileFormat")
+}}
+input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="bench")
+'''
+
+
+def ensure_rsyslog():
+    if shutil.which('rsyslogd') or os.path.exists('/usr/sbin/rsyslogd'):
+        return True
+    say('# rsyslogd missing: installing the Debian package rsyslog')
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    for cmd in (['apt-get', 'update', '-qq'],
+                ['apt-get', 'install', '-y', '-qq', '--no-install-recommends',
+                 'rsyslog']):
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=300)
+    return os.path.exists('/usr/sbin/rsyslogd')
+
+
+def file_sizes(d):
+    return sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d))
+
+
+def rsyslog_run(agents, records):
+    """The same volume through rsyslog; timed until every line is stored."""
+    d = tempfile.mkdtemp(prefix='rsyslog-', dir=TMP)
+    logs, work = os.path.join(d, 'logs'), os.path.join(d, 'work')
+    os.mkdir(logs)
+    os.mkdir(work)
+    port = free_port()
+    conf = os.path.join(d, 'rsyslog.conf')
+    with open(conf, 'w') as f:
+        f.write(RSYSLOG_CONF.format(work=work, logs=logs, port=port))
+    rs = start(['/usr/sbin/rsyslogd', '-n', '-f', conf, '-i',
+                os.path.join(d, 'rsyslogd.pid')], 'rsyslogd')
+
+    def listening():
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.2).close()
+            return True
+        except OSError:
+            return False
+    if not wait_until(listening, 10) or rs.poll() is not None:
+        raise RuntimeError('rsyslogd did not start: ' + stderr_of(rs)[-500:])
+    cpu0 = cpu_seconds(rs.pid)
+    load = start([LOAD, '--syslog', '--connect', '127.0.0.1:%d' % port,
+                  '--agents', str(agents), '--records', str(records),
+                  '--size', str(SIZE), '--timeout', str(LOAD_TIMEOUT)],
+                 'lw-load-syslog', stdout=subprocess.PIPE, text=True)
+    # Stored means in the files: wait until they stop growing.
+    last_size, last_change = -1, time.monotonic()
+    deadline = time.monotonic() + LOAD_TIMEOUT
+    while time.monotonic() < deadline:
+        size = file_sizes(logs)
+        now = time.monotonic()
+        if size != last_size:
+            last_size, last_change = size, now
+        elif load.poll() is not None and now - last_change > 1.5:
+            break
+        time.sleep(0.05)
+    out = load.communicate(timeout=30)[0]
+    kv = keyvals(out.strip().splitlines()[-1] if out else '')
+    cpu = cpu_seconds(rs.pid) - cpu0
+    hwm = mem_kib(rs.pid, 'VmHWM')
+    lines = count_in_logs(logs, b'\n')
+    stop(rs)
+    start_t = float(kv.get('send_start', 0))
+    seconds = last_change - start_t if start_t else 0
+    row = {'system': 'rsyslog', 'sync': 'none', 'agents': agents,
+           'records': agents * records, 'seconds': seconds,
+           'rate': lines / seconds if seconds > 0 else 0, 'p99_ms': None,
+           'cpu_s': cpu, 'hwm_kib': hwm, 'per_conn_kib': None,
+           'errors': int(kv.get('errors', -1)),
+           'note': 'stored %d of %d, files %d, connect %.2f s' % (
+               lines, agents * records, len(os.listdir(logs)),
+               float(kv.get('connect_s', 0)))}
+    if lines != agents * records or load.returncode != 0:
+        row['failed'] = True
+    shutil.rmtree(d, ignore_errors=True)
+    return row
+
+
+def idle_run(n):
+    """n idle agent connections: the collector's memory."""
+    coll, port, logdir = start_collector(['--max-conns', str(n + 1000)])
+    time.sleep(0.3)
+    base_kib = mem_kib(coll.pid, 'VmRSS')
+    load = start([LOAD, '--idle', '--connect', '127.0.0.1:%d' % port,
+                  '--agents', str(n)], 'lw-load-idle',
+                 stdout=subprocess.PIPE, text=True)
+    ready = load.stdout.readline()  # "ready ..." once all are in
+    time.sleep(2)
+    rss = mem_kib(coll.pid, 'VmRSS')
+    hwm = mem_kib(coll.pid, 'VmHWM')
+    alive = coll.poll() is None
+    stop(load)
+    summary = load.stdout.read()
+    stop(coll)
+    kv = keyvals(ready)
+    shutil.rmtree(logdir, ignore_errors=True)
+    return {'n': n, 'connected': int(kv.get('connected', 0)),
+            'errors': int(kv.get('errors', -1)), 'base_kib': base_kib,
+            'rss_kib': rss, 'hwm_kib': hwm, 'alive': alive,
+            'summary': summary.strip()}
+
+
+def fmt_row(r):
+    p99 = '%.1f' % r['p99_ms'] if r['p99_ms'] is not None else '-'
+    per = '%.1f' % r['per_conn_kib'] if r['per_conn_kib'] is not None \
+        else '-'
+    cpu_pct = 100 * r['cpu_s'] / r['seconds'] if r['seconds'] else 0
+    return '%-8s %-7s %6d %9d %7.2f %10.0f %8s %6.1f %5.0f%% %8.1f %8s  %s' % (
+        r['system'], r['sync'], r['agents'], r['records'], r['seconds'],
+        r['rate'], p99, r['cpu_s'], cpu_pct, r['hwm_kib'] / 1024, per,
+        r['note'])
+
+
+HEADER = '%-8s %-7s %6s %9s %7s %10s %8s %6s %6s %8s %8s  %s' % (
+    'system', 'sync', 'agents', 'records', 'seconds', 'records/s',
+    'p99 ms', 'cpu s', 'cpu', 'peakMiB', 'KiB/conn', 'check')
+
+
+def main():
+    for path in (COLLECTOR, LOAD):
+        if not os.access(path, os.X_OK):
+            sys.exit('%s missing: make B=%s all tests' % (path, BUILD))
+    t0 = time.monotonic()
+    say('collector-load: %s, lw-load %d-byte records, window %d, '
+        'sync modes %s, --state-dir %s' % (
+            COLLECTOR, SIZE, WINDOW,
+            ', '.join(m or 'default' for m in SYNC_MODES),
+            'yes' if HAS_STATE_DIR else 'not supported'))
+    say(HEADER)
+    rows, failed = [], False
+    main_rates = {}
+    for sync in SYNC_MODES:
+        for agents, records in ((100, 10000), (1000, 1000)):
+            r = labwatch_run(sync, agents, records)
+            say(fmt_row(r))
+            rows.append(r)
+        main_rates[sync] = []
+        for i in range(REPEAT):
+            r = labwatch_run(sync, MAIN_AGENTS, MAIN_RECORDS, check=i == 0)
+            say(fmt_row(r))
+            rows.append(r)
+            main_rates[sync].append(r)
+    rs_rows = []
+    if ensure_rsyslog():
+        for i in range(REPEAT):
+            r = rsyslog_run(MAIN_AGENTS, MAIN_RECORDS)
+            say(fmt_row(r))
+            rs_rows.append(r)
+    else:
+        say('# rsyslog: not measured, the package could not be installed')
+    failed = any(r.get('failed') for r in rows + rs_rows)
+
+    say('')
+    say('median of %d runs, %d agents x %d records of %d bytes:' % (
+        REPEAT, MAIN_AGENTS, MAIN_RECORDS, SIZE))
+    rs_med = statistics.median(r['rate'] for r in rs_rows) if rs_rows \
+        else None
+    if rs_rows:
+        say('  rsyslog (stored, no ack): %10.0f records/s, cpu %.1f s' % (
+            rs_med, statistics.median(r['cpu_s'] for r in rs_rows)))
+    for sync, rs in main_rates.items():
+        med = statistics.median(r['rate'] for r in rs)
+        say('  labwatch sync=%-7s (stored+acked): %10.0f records/s, p99 '
+            '%.1f ms, cpu %.1f s%s' % (
+                sync or 'default', med,
+                statistics.median(r['p99_ms'] for r in rs),
+                statistics.median(r['cpu_s'] for r in rs),
+                ', labwatch/rsyslog %.2f' % (med / rs_med) if rs_med
+                else ''))
+
+    idle = idle_run(IDLE_AGENTS)
+    per = (idle['rss_kib'] - idle['base_kib']) / max(1, idle['connected'])
+    say('')
+    say('idle: %d of %d agents connected (%d errors), collector RSS %.1f '
+        'MiB (%.1f MiB before), %.2f KiB per connection, peak %.1f MiB%s' % (
+            idle['connected'], idle['n'], idle['errors'],
+            idle['rss_kib'] / 1024, idle['base_kib'] / 1024, per,
+            idle['hwm_kib'] / 1024,
+            '' if idle['alive'] else ', COLLECTOR DIED'))
+    if idle['connected'] != idle['n'] or not idle['alive']:
+        failed = True
+    say('took %.0f s' % (time.monotonic() - t0))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

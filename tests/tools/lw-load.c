@@ -1,0 +1,706 @@
+/*
+ * lw-load: a load generator that speaks the labwatch protocol as many
+ * agents, one connection and one host name (load0001, load0002, ...) each.
+ *
+ * Default mode: every agent sends --records records (per agent) of event
+ * load.test, about --size bytes a frame, seq 1..R in a fresh random stream,
+ * with at most --window records unacknowledged, and the run ends when every
+ * record is acknowledged.  One summary line of key=value goes to stdout:
+ * records_per_s counts only acknowledged records, and the latencies are from
+ * handing a record to the socket to the ACK that covers it.
+ *
+ * --idle: connect, HELLO, then a heartbeat every --heartbeat seconds until
+ * SIGTERM; prints "ready ..." once every agent is connected.
+ *
+ * --syslog: the same volume as syslog lines (RFC 5424, newline framing) to
+ * a syslog TCP input, host name per connection; nothing is acknowledged, so
+ * the summary counts what was handed to the kernel.
+ */
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "format.h"
+#include "log.h"
+#include "num.h"
+#include "record.h"
+#include "wire.h"
+#include "wire_ev.h"
+#include "xmalloc.h"
+
+#define OUT_HIGH	(64 * 1024)	/* bytes queued per connection */
+#define MAX_CONNECTING	512		/* handshakes under way at once */
+#define HIST_STEP_US	10		/* latency histogram resolution */
+#define HIST_BUCKETS	1000000		/* ... up to 10 s */
+#define MAX_LOGGED	10		/* error lines printed */
+
+enum mode {
+	M_LOAD,
+	M_IDLE,
+	M_SYSLOG,
+};
+
+enum agent_state {
+	A_NEW,
+	A_CONNECTING,		/* TCP connect, then HELLO sent */
+	A_READY,		/* WELCOME received (syslog: connected) */
+	A_DONE,			/* everything acknowledged or sent */
+	A_FAILED,
+};
+
+struct agent {
+	struct bufferevent	*bev;
+	enum agent_state	 state;
+	char			 host[16];
+	uint64_t		 stream;
+	uint64_t		 next_seq;	/* next to send */
+	uint64_t		 acked;
+	int64_t			*sent_us;	/* ring of window send times */
+};
+
+static struct {
+	enum mode		 mode;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	unsigned		 nagents;
+	uint64_t		 records;	/* per agent */
+	unsigned		 size;
+	uint64_t		 window;
+	int			 heartbeat;
+	int			 timeout;
+} opt = {
+	.nagents = 100,
+	.records = 10000,
+	.size = 200,
+	.window = 10000,
+	.heartbeat = 10,
+	.timeout = 300,
+};
+
+static struct event_base	*base;
+static struct agent		*agents;
+static unsigned			 next_agent;	/* next to connect */
+static unsigned			 connecting, ready, done, failed;
+static int			 sending;	/* records started */
+static int64_t			 t_begin, t_send, t_end;
+static uint64_t			 acked_total, errors;
+static uint32_t			*hist;
+static struct buf		 tmpl;		/* one RECORD frame */
+static struct buf		 hb;		/* one HEARTBEAT frame */
+static struct buf		 chunk;		/* frames being batched */
+static struct event		*hb_timer;
+
+static void	agent_connect(struct agent *);
+static void	agent_fill(struct agent *);
+static void	maybe_finish(void);
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+"usage: lw-load --connect HOST:PORT [options]\n"
+"  --agents N      connections, one host name each (default 100)\n"
+"  --records R     records PER AGENT (default 10000)\n"
+"  --size B        bytes per record frame, or per syslog line (default 200)\n"
+"  --window W      unacknowledged records per connection (default 10000)\n"
+"  --idle          connect, HELLO, heartbeat until SIGTERM\n"
+"  --heartbeat S   seconds between heartbeats in --idle (default 10)\n"
+"  --syslog        send syslog lines over TCP instead (newline framing)\n"
+"  --timeout S     give up after S seconds (default 300)\n");
+	exit(status);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static void
+agent_error(struct agent *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Counts an error, prints the first few, and drops the connection. */
+static void
+agent_error(struct agent *a, const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (errors++ < MAX_LOGGED)
+		log_warnx("%s: %s", a->host, msg);
+	if (a->state == A_CONNECTING)
+		connecting--;
+	if (a->state == A_READY)
+		ready--;
+	a->state = A_FAILED;
+	failed++;
+	if (a->bev != NULL)
+		bufferevent_free(a->bev);
+	a->bev = NULL;
+	/* Keep the handshakes going. */
+	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
+		agent_connect(&agents[next_agent++]);
+	maybe_finish();
+}
+
+/* Builds the frames every agent sends, checking them with the decoder. */
+static void
+make_frames(void)
+{
+	struct record	 r, check;
+	const char	*err;
+	char		*pad;
+	size_t		 overhead, padlen;
+
+	record_init(&r);
+	record_init(&check);
+	buf_init(&tmpl);
+	buf_init(&hb);
+	buf_init(&chunk);
+
+	record_begin(&r, "load.test");
+	record_add_str(&r, "pad", "");
+	r.seq = 1;
+	wire_put_record(&tmpl, WIRE_RECORD, &r);
+	overhead = tmpl.len;
+	padlen = opt.size > overhead ? opt.size - overhead : 1;
+	pad = xmalloc(padlen);
+	memset(pad, 'x', padlen);
+	buf_reset(&tmpl);
+	record_begin(&r, "load.test");
+	record_add_strn(&r, "pad", pad, padlen);
+	r.seq = 1;
+	wire_put_record(&tmpl, WIRE_RECORD, &r);
+	free(pad);
+	if (wire_get_record(tmpl.data + WIRE_HDR_LEN, tmpl.len - WIRE_HDR_LEN,
+	    &check, &err) == -1 || check.seq != 1)
+		fatalx("own RECORD does not decode: %s", err);
+
+	record_begin(&r, "agent.heartbeat");
+	record_add_int(&r, "queued", 0);
+	r.seq = 0;
+	wire_put_record(&hb, WIRE_HEARTBEAT, &r);
+	record_free(&r);
+	record_free(&check);
+}
+
+/* Appends one syslog line of exactly opt.size bytes (at least the header). */
+static void
+syslog_line(struct buf *b, const struct agent *a, uint64_t seq)
+{
+	char	ts[FORMAT_TS_LEN + 1];
+	size_t	start = b->len, used;
+
+	format_ts(ts, record_now());
+	buf_printf(b, "<13>1 %s %s lwload - - - seq=%" PRIu64 " pad=", ts,
+	    a->host, seq);
+	used = b->len - start + 1;
+	buf_reserve(b, opt.size);
+	for (; used < opt.size; used++)
+		buf_add_u8(b, 'x');
+	buf_add_u8(b, '\n');
+}
+
+/* Queues records while the window and the output buffer allow. */
+static void
+agent_fill(struct agent *a)
+{
+	struct evbuffer	*out;
+	int64_t		 t, wall;
+
+	if (a->state != A_READY || !sending)
+		return;
+	out = bufferevent_get_output(a->bev);
+	t = now_us();
+	wall = record_now();
+	buf_reset(&chunk);
+	while (a->next_seq <= opt.records &&
+	    evbuffer_get_length(out) + chunk.len < OUT_HIGH) {
+		if (opt.mode == M_SYSLOG) {
+			syslog_line(&chunk, a, a->next_seq++);
+			continue;
+		}
+		if (a->next_seq - a->acked > opt.window)
+			break;
+		put_be64(tmpl.data + WIRE_HDR_LEN, a->next_seq);
+		put_be64(tmpl.data + WIRE_HDR_LEN + 8, (uint64_t)wall);
+		buf_add(&chunk, tmpl.data, tmpl.len);
+		a->sent_us[a->next_seq % opt.window] = t;
+		a->next_seq++;
+	}
+	if (chunk.len > 0)
+		evbuffer_add(out, chunk.data, chunk.len);
+	if (opt.mode == M_SYSLOG && a->next_seq > opt.records &&
+	    evbuffer_get_length(out) == 0) {
+		bufferevent_free(a->bev);
+		a->bev = NULL;
+		a->state = A_DONE;
+		ready--;
+		done++;
+		t_end = now_us();
+		maybe_finish();
+	}
+}
+
+static void
+start_sending(void)
+{
+	unsigned	i;
+
+	sending = 1;
+	t_send = now_us();
+	for (i = 0; i < opt.nagents; i++)
+		agent_fill(&agents[i]);
+}
+
+static void
+agent_acked(struct agent *a, uint64_t seq)
+{
+	int64_t		t = now_us(), lat;
+	uint64_t	s;
+
+	if (seq < a->acked || seq >= a->next_seq) {
+		agent_error(a, "ACK %" PRIu64 " outside %" PRIu64 "..%" PRIu64,
+		    seq, a->acked, a->next_seq - 1);
+		return;
+	}
+	for (s = a->acked + 1; s <= seq; s++) {
+		lat = (t - a->sent_us[s % opt.window]) / HIST_STEP_US;
+		if (lat >= HIST_BUCKETS)
+			lat = HIST_BUCKETS - 1;
+		hist[lat < 0 ? 0 : lat]++;
+	}
+	acked_total += seq - a->acked;
+	a->acked = seq;
+	if (seq == opt.records) {
+		t_end = t;
+		bufferevent_free(a->bev);
+		a->bev = NULL;
+		a->state = A_DONE;
+		ready--;
+		done++;
+		maybe_finish();
+		return;
+	}
+	agent_fill(a);
+}
+
+static void
+agent_welcome(struct agent *a, const uint8_t *p, size_t len)
+{
+	struct wire_welcome	 w;
+	const char		*err;
+
+	if (wire_get_welcome(p, len, &w, &err) == -1) {
+		agent_error(a, "bad WELCOME: %s", err);
+		return;
+	}
+	if (w.last_seq != 0) {
+		agent_error(a, "WELCOME says %" PRIu64 " stored of a new "
+		    "stream", w.last_seq);
+		return;
+	}
+	a->state = A_READY;
+	connecting--;
+	ready++;
+	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
+		agent_connect(&agents[next_agent++]);
+	maybe_finish();
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct agent	*a = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct wire_hdr	 h;
+	struct wire_bye	 bye;
+	const uint8_t	*p;
+	const char	*err;
+	uint64_t	 seq;
+	int		 rv;
+
+	if (opt.mode == M_SYSLOG) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	while (a->bev != NULL && (rv = wire_ev_next(in, WIRE_MAX_FRAME_LIMIT,
+	    &h, &p, &err)) != 0) {
+		if (rv == -1) {
+			agent_error(a, "bad frame from the collector: %s", err);
+			return;
+		}
+		switch (h.type) {
+		case WIRE_WELCOME:
+			if (a->state == A_CONNECTING)
+				agent_welcome(a, p, h.len);
+			break;
+		case WIRE_ACK:
+			if (wire_get_ack(p, h.len, &seq, &err) == -1)
+				agent_error(a, "bad ACK: %s", err);
+			else if (a->state == A_READY && opt.mode == M_LOAD)
+				agent_acked(a, seq);
+			break;
+		case WIRE_BYE:
+			if (wire_get_bye(p, h.len, &bye, &err) == -1)
+				agent_error(a, "bad BYE: %s", err);
+			else
+				agent_error(a, "BYE %u: %.*s", bye.code,
+				    (int)bye.reason_len, bye.reason);
+			return;
+		default:
+			agent_error(a, "unexpected %s",
+			    wire_type_name(h.type));
+			return;
+		}
+		if (a->bev == NULL)
+			return;
+		evbuffer_drain(in, WIRE_HDR_LEN + h.len);
+	}
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	agent_fill(arg);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct agent	*a = arg;
+	struct buf	 b;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (opt.mode == M_SYSLOG) {
+			a->state = A_READY;
+			connecting--;
+			ready++;
+			while (next_agent < opt.nagents &&
+			    connecting < MAX_CONNECTING)
+				agent_connect(&agents[next_agent++]);
+			maybe_finish();
+			return;
+		}
+		buf_init(&b);
+		wire_put_hello(&b, a->host, a->stream, "lw-load");
+		bufferevent_write(a->bev, b.data, b.len);
+		buf_free(&b);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		agent_error(a, "connection closed by the peer");
+	else
+		agent_error(a, "connection: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+agent_connect(struct agent *a)
+{
+	a->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (a->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	a->state = A_CONNECTING;
+	connecting++;
+	bufferevent_setcb(a->bev, read_cb, write_cb, event_cb, a);
+	bufferevent_setwatermark(a->bev, EV_WRITE, OUT_HIGH / 4, 0);
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(a->bev, (struct sockaddr *)&opt.ss,
+	    (int)opt.sslen) == -1)
+		agent_error(a, "connect: %s", strerror(errno));
+}
+
+/* The latency below which a fraction q of the acknowledged records lie. */
+static double
+percentile_ms(double q)
+{
+	uint64_t	want = (uint64_t)(q * (double)acked_total), seen = 0;
+	uint32_t	i;
+
+	if (acked_total == 0)
+		return 0;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		seen += hist[i];
+		if (seen > want || seen == acked_total)
+			break;
+	}
+	return (i + 0.5) * HIST_STEP_US / 1000.0;
+}
+
+static void
+print_summary(void)
+{
+	double	secs;
+
+	if (opt.mode == M_IDLE) {
+		printf("mode=idle agents=%u connected=%u errors=%" PRIu64 "\n",
+		    opt.nagents, ready, errors);
+		fflush(stdout);
+		return;
+	}
+	if (t_end < t_send)
+		t_end = now_us();
+	secs = sending ? (double)(t_end - t_send) / 1e6 : 0;
+	if (opt.mode == M_SYSLOG) {
+		printf("mode=syslog agents=%u records=%" PRIu64 " sent=%" PRIu64
+		    " seconds=%.3f records_per_s=%.0f connect_s=%.3f "
+		    "send_start=%.6f errors=%" PRIu64 "\n", opt.nagents,
+		    opt.records * opt.nagents,
+		    done == opt.nagents ? opt.records * opt.nagents : 0, secs,
+		    secs > 0 && done == opt.nagents ?
+		    (double)(opt.records * opt.nagents) / secs : 0,
+		    (double)(t_send - t_begin) / 1e6, (double)t_send / 1e6,
+		    errors);
+		fflush(stdout);
+		return;
+	}
+	printf("mode=load agents=%u records=%" PRIu64 " acked=%" PRIu64
+	    " seconds=%.3f records_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+	    "connect_s=%.3f errors=%" PRIu64 "\n", opt.nagents,
+	    opt.records * opt.nagents, acked_total, secs,
+	    secs > 0 ? (double)acked_total / secs : 0, percentile_ms(0.50),
+	    percentile_ms(0.99), (double)(t_send - t_begin) / 1e6, errors);
+	fflush(stdout);
+}
+
+/* Moves on when every agent has connected, or everything is done. */
+static void
+maybe_finish(void)
+{
+	if (connecting > 0 || next_agent < opt.nagents)
+		return;
+	if (!sending && opt.mode != M_IDLE && ready > 0) {
+		start_sending();
+		return;
+	}
+	if (opt.mode == M_IDLE) {
+		if (!sending) {
+			sending = 1;
+			printf("ready agents=%u connected=%u errors=%" PRIu64
+			    "\n", opt.nagents, ready, errors);
+			fflush(stdout);
+		}
+		return;
+	}
+	if (ready == 0)
+		event_base_loopbreak(base);
+}
+
+static void
+heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv = { opt.heartbeat, 0 };
+	unsigned	i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	put_be64(hb.data + WIRE_HDR_LEN + 8, (uint64_t)record_now());
+	for (i = 0; i < opt.nagents; i++)
+		if (agents[i].state == A_READY)
+			bufferevent_write(agents[i].bev, hb.data, hb.len);
+	evtimer_add(hb_timer, &tv);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	if (opt.mode != M_IDLE)
+		log_warnx("stopped before the end");
+	event_base_loopbreak(base);
+}
+
+static void
+raise_nofile(rlim_t need)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	if (rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max < need)
+		rl.rlim_max = need;	/* works as root */
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < need)
+			fatalx("need %llu descriptors, may have %llu",
+			    (unsigned long long)need,
+			    (unsigned long long)rl.rlim_cur);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "agents", required_argument, NULL, 'n' },
+		{ "records", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "idle", no_argument, NULL, 'i' },
+		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct timeval	 tv;
+	struct event	*sigs[2], *deadline;
+	const char	*connect = NULL, *err;
+	unsigned	 i;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			connect = optarg;
+			break;
+		case 'n':
+			opt.nagents = (unsigned)num_arg("agents", optarg, 1,
+			    100000);
+			break;
+		case 'r':
+			opt.records = (uint64_t)num_arg("records", optarg, 1,
+			    1LL << 40);
+			break;
+		case 's':
+			opt.size = (unsigned)num_arg("size", optarg, 64,
+			    RECORD_STR_MAX);
+			break;
+		case 'w':
+			opt.window = (uint64_t)num_arg("window", optarg, 1,
+			    1 << 24);
+			break;
+		case 'i':
+			opt.mode = M_IDLE;
+			break;
+		case 'H':
+			opt.heartbeat = (int)num_arg("heartbeat", optarg, 1,
+			    3600);
+			break;
+		case 'S':
+			opt.mode = M_SYSLOG;
+			break;
+		case 't':
+			opt.timeout = (int)num_arg("timeout", optarg, 1,
+			    86400);
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc || connect == NULL)
+		usage(2);
+	log_init("lw-load", 1, 0);
+	if (addr_parse(connect, &opt.ss, &opt.sslen, &err) == -1) {
+		fprintf(stderr, "lw-load: --connect %s: %s\n", connect, err);
+		exit(2);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(opt.nagents + 64);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot make the event base");
+	make_frames();
+	hist = xcalloc(HIST_BUCKETS, sizeof(*hist));
+	agents = xcalloc(opt.nagents, sizeof(*agents));
+	for (i = 0; i < opt.nagents; i++) {
+		snprintf(agents[i].host, sizeof(agents[i].host), "load%04u",
+		    i + 1);
+		if (getrandom(&agents[i].stream, sizeof(agents[i].stream),
+		    0) != sizeof(agents[i].stream))
+			fatal("getrandom");
+		agents[i].next_seq = 1;
+		if (opt.mode == M_LOAD)
+			agents[i].sent_us = xcalloc(opt.window,
+			    sizeof(int64_t));
+	}
+	sigs[0] = evsignal_new(base, SIGTERM, stop_cb, NULL);
+	sigs[1] = evsignal_new(base, SIGINT, stop_cb, NULL);
+	evsignal_add(sigs[0], NULL);
+	evsignal_add(sigs[1], NULL);
+	deadline = evtimer_new(base, stop_cb, NULL);
+	if (opt.mode != M_IDLE) {
+		tv.tv_sec = opt.timeout;
+		tv.tv_usec = 0;
+		evtimer_add(deadline, &tv);
+	}
+	hb_timer = evtimer_new(base, heartbeat_cb, NULL);
+	if (opt.mode == M_IDLE) {
+		tv.tv_sec = opt.heartbeat;
+		tv.tv_usec = 0;
+		evtimer_add(hb_timer, &tv);
+	}
+
+	t_begin = t_send = now_us();
+	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
+		agent_connect(&agents[next_agent++]);
+	event_base_dispatch(base);
+
+	print_summary();
+	for (i = 0; i < opt.nagents; i++) {
+		if (agents[i].bev != NULL)
+			bufferevent_free(agents[i].bev);
+		free(agents[i].sent_us);
+	}
+	free(agents);
+	free(hist);
+	buf_free(&tmpl);
+	buf_free(&hb);
+	buf_free(&chunk);
+	event_free(sigs[0]);
+	event_free(sigs[1]);
+	event_free(deadline);
+	event_free(hb_timer);
+	event_base_free(base);
+	if (opt.mode == M_IDLE)
+		return errors == 0 && ready == opt.nagents ? 0 : 1;
+	return errors == 0 && done == opt.nagents ? 0 : 1;
+}
