@@ -37,7 +37,10 @@ AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
 COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
-		  test_rbuf
+		  test_rbuf test_recover test_spool
+# Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
+TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
+TEST_OBJS_spool = $(B)/agent/spool.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire
 
@@ -54,9 +57,10 @@ $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 # Unit tests link their module and common/ (cmocka).
-$(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS)
+.SECONDEXPANSION:
+$(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	$(CC) $(CFLAGS) -Icollector -Iagent $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs cmocka)
 
 # libFuzzer harnesses (clang): `make fuzz`, then run build/fuzz/fuzz_wire.
@@ -97,6 +101,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 644 collector/labwatch-collector.logrotate \
+	    $(DESTDIR)/etc/logrotate.d/labwatch
 
 clean:
 	rm -rf $(B)

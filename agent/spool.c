@@ -21,7 +21,7 @@
 #include "xmalloc.h"
 
 #define SEG_NAME_LEN	20		/* 16 hex digits + ".seg" */
-#define SEG_MIN		(64 * 1024)
+#define SEG_MIN		(16 * 1024)
 #define SEG_MAX		(16 * 1024 * 1024)
 #define READ_CHUNK	(SPOOL_FRAME_MAX + WIRE_HDR_LEN)
 
@@ -275,6 +275,7 @@ spool_open(const char *dir, size_t max, uint64_t *stream)
 {
 	struct segment	*last;
 
+	memset(&sp, 0, sizeof(sp));
 	sp.dir = dir;
 	sp.max = max;
 	sp.seg_max = max / 8;

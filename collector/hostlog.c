@@ -167,6 +167,9 @@ hostlog_recover(void)
 		if (recover_log(fd, de->d_name, &rc) == -1)
 			log_warn("%s/%s: reading it back", logdir_name,
 			    de->d_name);
+		/* What a killed collector wrote counts once it is durable. */
+		if (fdatasync(fd) == -1)
+			log_warn("%s/%s: fdatasync", logdir_name, de->d_name);
 		close(fd);
 		hl = hostlog_find(host, 1);
 		/* The log is never older than the state: it is written first. */

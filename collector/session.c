@@ -355,6 +355,25 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/*
+ * A host reconnecting while its old connection still looks alive (its
+ * agent gave up on a link the collector has not yet noticed is dead) ends
+ * the old one, so it is not later logged as gone offline.
+ */
+static void
+session_replace(struct session *s)
+{
+	struct session	*o, *next;
+
+	for (o = TAILQ_FIRST(&sessions); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o != s && o->state == S_ACTIVE &&
+		    strcmp(o->host, s->host) == 0 && o->stream == s->stream)
+			session_close(o, BYE_SHUTDOWN, "replaced",
+			    "the agent reconnected from %s", s->peer);
+	}
+}
+
 static void
 session_hello(struct session *s, const uint8_t *p, size_t len)
 {
@@ -387,6 +406,7 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	}
 	evtimer_del(s->timer);
 	s->stream = h.stream;
+	session_replace(s);
 	s->state = S_ACTIVE;
 	s->started = record_now();
 	/* Resume after what is durable; the rest comes again, deduplicated. */

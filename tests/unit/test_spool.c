@@ -1,0 +1,247 @@
+/*
+ * Unit tests for the agent's spool (agent/spool.c) on real files: order,
+ * acknowledgement, resend after rewind, restart, a torn tail, overflow.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <event2/buffer.h>
+
+#include "rbuf.h"
+#include "record.h"
+#include "spool.h"
+#include "wire.h"
+
+static char	dir[64];
+
+/* Appends one record numbered by the spool, with a payload of pad bytes. */
+static void
+append(size_t pad, struct spool_drop *drop)
+{
+	struct record	r;
+	struct buf	b;
+	char		fill[4096];
+
+	assert_true(pad < sizeof(fill));
+	memset(fill, 'x', pad);
+	record_init(&r);
+	buf_init(&b);
+	record_begin(&r, "test.rec");
+	r.ts_us = (int64_t)spool_next_seq() * 1000;
+	record_add_strn(&r, "pad", fill, pad);
+	r.seq = spool_next_seq();
+	wire_put_record(&b, WIRE_RECORD, &r);
+	assert_int_equal(spool_append(b.data, b.len, drop), 0);
+	buf_free(&b);
+	record_free(&r);
+}
+
+/* Reads everything from the cursor and returns the seqs, in order. */
+static size_t
+read_seqs(uint64_t *out, size_t max)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	struct wire_hdr	 h;
+	struct rbuf	 rb;
+	const char	*err;
+	uint8_t		*p;
+	size_t		 n = 0, len, off = 0;
+	uint64_t	 seq;
+
+	while (spool_read(eb, 1 << 20) > 0)
+		;
+	len = evbuffer_get_length(eb);
+	p = evbuffer_pullup(eb, -1);
+	while (off < len) {
+		assert_int_equal(wire_parse_hdr(p + off, WIRE_MAX_FRAME_LIMIT,
+		    &h, &err), 0);
+		rbuf_init(&rb, p + off + WIRE_HDR_LEN, h.len);
+		assert_int_equal(rbuf_get_u64(&rb, &seq), 0);
+		if (n < max)
+			out[n] = seq;
+		n++;
+		off += WIRE_HDR_LEN + h.len;
+	}
+	evbuffer_free(eb);
+	return n;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lwtest-spool-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void
+test_order_ack_rewind(void **state)
+{
+	struct spool_drop	drop;
+	uint64_t		stream, seqs[64];
+	size_t			i, n;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	assert_true(spool_next_seq() == 1);
+	for (i = 0; i < 10; i++) {
+		append(100, &drop);
+		assert_true(drop.count == 0);
+	}
+	assert_true(spool_records() == 10);
+	n = read_seqs(seqs, 64);
+	assert_int_equal(n, 10);
+	for (i = 0; i < n; i++)
+		assert_true(seqs[i] == i + 1);
+	/* Nothing more to read until something is appended. */
+	assert_int_equal(read_seqs(seqs, 64), 0);
+	spool_ack(4);
+	assert_true(spool_records() == 6);
+	/* The collector has up to 6: resend from 7. */
+	spool_rewind(6);
+	n = read_seqs(seqs, 64);
+	assert_int_equal(n, 4);
+	assert_true(seqs[0] == 7 && seqs[3] == 10);
+	spool_close();
+}
+
+static void
+test_restart_keeps_stream_and_cuts_torn_tail(void **state)
+{
+	struct spool_drop	 drop;
+	struct dirent		*de;
+	uint64_t		 stream, stream2, seqs[64];
+	char			 path[512];
+	DIR			*d;
+	int			 fd;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	append(50, &drop);
+	append(50, &drop);
+	append(50, &drop);
+	spool_close();
+	/* A crash in the middle of writing a fourth frame. */
+	d = opendir(dir);
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".seg") != NULL)
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+	closedir(d);
+	assert_true((fd = open(path, O_WRONLY | O_APPEND)) != -1);
+	assert_int_equal(write(fd, "\x4c\x57\x01\x03\x00\x00\x01", 7), 7);
+	close(fd);
+
+	assert_int_equal(spool_open(dir, 1 << 20, &stream2), 0);
+	assert_true(stream2 == stream);
+	assert_true(spool_next_seq() == 4);
+	spool_rewind(1);
+	assert_int_equal(read_seqs(seqs, 64), 2);
+	assert_true(seqs[0] == 2 && seqs[1] == 3);
+	append(50, &drop);
+	assert_int_equal(read_seqs(seqs, 64), 1);
+	assert_true(seqs[0] == 4);
+	spool_close();
+}
+
+/* A spool that overflows drops the oldest and says exactly which. */
+static void
+test_overflow_accounts_for_drops(void **state)
+{
+	struct spool_drop	drop, total;
+	uint64_t		stream, seqs[4096];
+	size_t			i, n;
+
+	(void)state;
+	memset(&total, 0, sizeof(total));
+	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	for (i = 0; i < 2000; i++) {
+		append(200, &drop);
+		if (drop.count == 0)
+			continue;
+		if (total.count == 0) {
+			total.first_seq = drop.first_seq;
+			total.first_ts = drop.first_ts;
+		} else
+			/* Drops follow each other without a hole. */
+			assert_true(drop.first_seq == total.last_seq + 1);
+		assert_true(drop.last_seq - drop.first_seq + 1 == drop.count);
+		assert_true(drop.first_ts == (int64_t)drop.first_seq * 1000);
+		assert_true(drop.last_ts == (int64_t)drop.last_seq * 1000);
+		total.count += drop.count;
+		total.last_seq = drop.last_seq;
+	}
+	assert_true(total.count > 0);
+	assert_true(total.first_seq == 1);
+	assert_true(spool_bytes() <= 65536);
+	/* What is left is exactly what was not dropped, in order. */
+	spool_rewind(0);
+	n = read_seqs(seqs, 4096);
+	assert_true(n == 2000 - total.count);
+	for (i = 0; i < n; i++)
+		assert_true(seqs[i] == total.last_seq + 1 + i);
+	spool_close();
+}
+
+/* Acknowledged segments are removed from the disk. */
+static void
+test_ack_removes_segments(void **state)
+{
+	struct spool_drop	 drop;
+	struct dirent		*de;
+	uint64_t		 stream;
+	size_t			 i, segs = 0;
+	DIR			*d;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	for (i = 0; i < 3000; i++)
+		append(200, &drop);
+	spool_ack(3000);
+	assert_true(spool_records() == 0);
+	d = opendir(dir);
+	while ((de = readdir(d)) != NULL)
+		segs += strstr(de->d_name, ".seg") != NULL;
+	closedir(d);
+	/* Only the active segment stays. */
+	assert_int_equal(segs, 1);
+	assert_true(spool_bytes() < (1 << 20) / 8 + 300);
+	spool_close();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_order_ack_rewind, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_restart_keeps_stream_and_cuts_torn_tail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_overflow_accounts_for_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_removes_segments,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
