@@ -90,6 +90,32 @@ buf_add_str(struct buf *b, const char *s)
 }
 
 void
+buf_add_dec(struct buf *b, uint64_t v, int width)
+{
+	char	tmp[20];
+	int	n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 || n < width);
+	buf_reserve(b, (size_t)n);
+	while (n > 0)
+		b->data[b->len++] = (uint8_t)tmp[--n];
+}
+
+void
+buf_add_sdec(struct buf *b, int64_t v)
+{
+	if (v < 0) {
+		buf_add_u8(b, '-');
+		/* Unsigned negation: INT64_MIN has no positive twin. */
+		buf_add_dec(b, -(uint64_t)v, 0);
+	} else
+		buf_add_dec(b, (uint64_t)v, 0);
+}
+
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	ap;

@@ -23,6 +23,10 @@ void	buf_add_u16(struct buf *, uint16_t);
 void	buf_add_u32(struct buf *, uint32_t);
 void	buf_add_u64(struct buf *, uint64_t);
 void	buf_add_str(struct buf *, const char *);
+/* Appends a number in decimal; width pads with leading zeros. */
+void	buf_add_dec(struct buf *, uint64_t, int);
+/* Appends a signed number in decimal. */
+void	buf_add_sdec(struct buf *, int64_t);
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Overwrites a u32 at off, which must already be in the buffer. */

@@ -28,6 +28,7 @@ format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
 	int64_t		sec = ts_us / 1000000, usec = ts_us % 1000000;
 	struct tm	tm;
 	time_t		t;
+	int		i;
 
 	if (usec < 0) {
 		usec += 1000000;
@@ -44,7 +45,13 @@ format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
 		cached_sec = sec;
 	}
 	memcpy(out, cached, 19);
-	snprintf(out + 19, FORMAT_TS_LEN + 1 - 19, ".%06dZ", (int)usec);
+	out[19] = '.';
+	for (i = 25; i > 19; i--) {
+		out[i] = (char)('0' + usec % 10);
+		usec /= 10;
+	}
+	out[26] = 'Z';
+	out[27] = '\0';
 }
 
 static void
@@ -64,7 +71,7 @@ format_value(struct buf *out, const struct record *r, const struct field *f,
 		esc(out, base + f->v.str.off, f->v.str.len);
 		break;
 	case FIELD_INT:
-		buf_printf(out, "%" PRId64, f->v.i);
+		buf_add_sdec(out, f->v.i);
 		break;
 	case FIELD_BOOL:
 		buf_add_str(out, f->v.b ? "true" : "false");
@@ -72,15 +79,19 @@ format_value(struct buf *out, const struct record *r, const struct field *f,
 	case FIELD_TIME:
 		format_ts(ts, f->v.i);
 		if (fmt == FORMAT_JSON)
-			buf_printf(out, "\"%s\"", ts);
-		else
-			buf_add_str(out, ts);
+			buf_add_u8(out, '"');
+		buf_add(out, ts, FORMAT_TS_LEN);
+		if (fmt == FORMAT_JSON)
+			buf_add_u8(out, '"');
 		break;
 	case FIELD_DURATION:
 		/* Unsigned magnitude: INT64_MIN comes off the wire too. */
 		mag = f->v.i < 0 ? -(uint64_t)f->v.i : (uint64_t)f->v.i;
-		buf_printf(out, "%s%" PRIu64 ".%06" PRIu64,
-		    f->v.i < 0 ? "-" : "", mag / 1000000, mag % 1000000);
+		if (f->v.i < 0)
+			buf_add_u8(out, '-');
+		buf_add_dec(out, mag / 1000000, 0);
+		buf_add_u8(out, '.');
+		buf_add_dec(out, mag % 1000000, 6);
 		break;
 	case FIELD_LIST:
 		if (fmt == FORMAT_JSON)
@@ -109,10 +120,14 @@ format_record(struct buf *out, const struct record *r, enum log_format fmt)
 
 	format_ts(ts, r->ts_us);
 	if (fmt == FORMAT_JSON) {
-		buf_printf(out, "{\"ts\":\"%s\",\"host\":", ts);
+		buf_add_str(out, "{\"ts\":\"");
+		buf_add(out, ts, FORMAT_TS_LEN);
+		buf_add_str(out, "\",\"host\":");
 		escape_json(out, (const uint8_t *)host, strlen(host));
-		if (r->seq != 0)
-			buf_printf(out, ",\"seq\":%" PRIu64, r->seq);
+		if (r->seq != 0) {
+			buf_add_str(out, ",\"seq\":");
+			buf_add_dec(out, r->seq, 0);
+		}
 		buf_add_str(out, ",\"event\":");
 		escape_json(out, base + r->event.off, r->event.len);
 		for (i = 0; i < r->nfields; i++) {
@@ -125,13 +140,15 @@ format_record(struct buf *out, const struct record *r, enum log_format fmt)
 		buf_add_str(out, "}\n");
 		return;
 	}
-	buf_add_str(out, ts);
+	buf_add(out, ts, FORMAT_TS_LEN);
 	buf_add_u8(out, ' ');
 	escape_text(out, (const uint8_t *)host, strlen(host));
 	buf_add_u8(out, ' ');
 	escape_text(out, base + r->event.off, r->event.len);
-	if (r->seq != 0)
-		buf_printf(out, " seq=%" PRIu64, r->seq);
+	if (r->seq != 0) {
+		buf_add_str(out, " seq=");
+		buf_add_dec(out, r->seq, 0);
+	}
 	for (i = 0; i < r->nfields; i++) {
 		buf_add_u8(out, ' ');
 		escape_text(out, base + r->fields[i].key.off,
