@@ -24,6 +24,7 @@
 #define SEG_MIN		(16 * 1024)
 #define SEG_MAX		(16 * 1024 * 1024)
 #define READ_CHUNK	(SPOOL_FRAME_MAX + WIRE_HDR_LEN)
+#define REPORT_ROOM	512	/* an agent.dropped record fits */
 
 struct segment {
 	uint64_t	first_seq;	/* its name */
@@ -32,6 +33,12 @@ struct segment {
 	int64_t		last_ts;
 	off_t		size;
 	int		fd;
+};
+
+/* An agent.dropped record in the spool, and the run it reports. */
+struct report {
+	uint64_t		seq;
+	struct spool_drop	run;
 };
 
 static struct {
@@ -48,6 +55,10 @@ static struct {
 	uint64_t	 total;		/* bytes in all segments */
 	int		 dirty;
 	uint8_t		*chunk;
+	struct report	*reports;	/* agent.dropped not yet acked */
+	size_t		 nreports;
+	struct spool_drop *due;		/* reports to append */
+	size_t		 ndue;
 } sp;
 
 /* Reads the seq and ts of the frame whose payload starts at p. */
@@ -326,32 +337,68 @@ spool_bytes(void)
 	return sp.total;
 }
 
-/* Drops the oldest segment to make room, adding what it loses to *drop. */
 static void
-spool_drop_oldest(struct spool_drop *drop)
+due_add(const struct spool_drop *d)
+{
+	sp.due = xreallocarray(sp.due, sp.ndue + 1, sizeof(*sp.due));
+	sp.due[sp.ndue++] = *d;
+}
+
+/*
+ * Drops the oldest segment to make room.  Its unacknowledged records make
+ * a run to report (joined to the run before it); an agent.dropped record
+ * in it takes its report with it, so that run is reported again.
+ */
+static void
+spool_drop_oldest(void)
 {
 	struct segment	*s = &sp.segs[0];
+	struct spool_drop *run;
 	uint64_t	 from;
 	int64_t		 ts = s->first_ts;
+	size_t		 i;
 
 	if (s->last_seq > sp.acked) {
 		from = s->first_seq > sp.acked ? s->first_seq : sp.acked + 1;
 		if (from != s->first_seq)
 			seg_walk(s, &sp.acked, &ts);
-		if (drop->count == 0) {
-			drop->first_seq = from;
-			drop->first_ts = ts;
+		run = sp.ndue > 0 ? &sp.due[sp.ndue - 1] : NULL;
+		if (run == NULL || run->last_seq + 1 != from) {
+			struct spool_drop d = { 0, from, from - 1, ts, ts };
+
+			due_add(&d);
+			run = &sp.due[sp.ndue - 1];
 		}
-		drop->count += s->last_seq - from + 1;
-		drop->last_seq = s->last_seq;
-		drop->last_ts = s->last_ts;
+		run->count += s->last_seq - from + 1;
+		run->last_seq = s->last_seq;
+		run->last_ts = s->last_ts;
 		sp.acked = s->last_seq;
+	}
+	for (i = 0; i < sp.nreports; ) {
+		if (sp.reports[i].seq > s->last_seq) {
+			i++;
+			continue;
+		}
+		if (sp.reports[i].seq >= s->first_seq)
+			due_add(&sp.reports[i].run);
+		sp.reports[i] = sp.reports[--sp.nreports];
 	}
 	seg_remove_oldest();
 }
 
+size_t
+spool_due(struct spool_drop *out, size_t max)
+{
+	size_t	n = sp.ndue < max ? sp.ndue : max;
+
+	memcpy(out, sp.due, n * sizeof(*out));
+	memmove(sp.due, sp.due + n, (sp.ndue - n) * sizeof(*sp.due));
+	sp.ndue -= n;
+	return n;
+}
+
 int
-spool_append(const uint8_t *frame, size_t len, struct spool_drop *drop)
+spool_append(const uint8_t *frame, size_t len, const struct spool_drop *report)
 {
 	struct segment	*s;
 	uint64_t	 seq;
@@ -359,7 +406,6 @@ spool_append(const uint8_t *frame, size_t len, struct spool_drop *drop)
 	size_t		 off;
 	ssize_t		 n;
 
-	memset(drop, 0, sizeof(*drop));
 	if (frame_seq(frame + WIRE_HDR_LEN, len - WIRE_HDR_LEN, &seq, &ts) ==
 	    -1 || seq != sp.next_seq)
 		fatalx("spool_append: frame out of sequence");
@@ -369,8 +415,13 @@ spool_append(const uint8_t *frame, size_t len, struct spool_drop *drop)
 			return -1;
 		s = &sp.segs[sp.nsegs - 1];
 	}
-	while (sp.nsegs > 1 && sp.total + len > sp.max)
-		spool_drop_oldest(drop);
+	/*
+	 * A report goes in the room kept for it; anything else makes room
+	 * for itself and for the reports of what it pushes out.
+	 */
+	while (report == NULL && sp.nsegs > 1 &&
+	    sp.total + len + REPORT_ROOM * (sp.ndue + 1) > sp.max)
+		spool_drop_oldest();
 	s = &sp.segs[sp.nsegs - 1];
 	for (off = 0; off < len; off += (size_t)n) {
 		if ((n = write(s->fd, frame + off, len - off)) == -1) {
@@ -394,12 +445,20 @@ spool_append(const uint8_t *frame, size_t len, struct spool_drop *drop)
 	sp.total += len;
 	sp.next_seq++;
 	sp.dirty = 1;
+	if (report != NULL) {
+		sp.reports = xreallocarray(sp.reports, sp.nreports + 1,
+		    sizeof(*sp.reports));
+		sp.reports[sp.nreports].seq = seq;
+		sp.reports[sp.nreports++].run = *report;
+	}
 	return 0;
 }
 
 void
 spool_ack(uint64_t seq)
 {
+	size_t	i;
+
 	if (seq >= sp.next_seq)
 		seq = sp.next_seq - 1;
 	if (seq <= sp.acked)
@@ -407,6 +466,11 @@ spool_ack(uint64_t seq)
 	sp.acked = seq;
 	while (sp.nsegs > 1 && sp.segs[0].last_seq <= sp.acked)
 		seg_remove_oldest();
+	for (i = 0; i < sp.nreports; )
+		if (sp.reports[i].seq <= seq)
+			sp.reports[i] = sp.reports[--sp.nreports];
+		else
+			i++;
 }
 
 void
@@ -490,5 +554,7 @@ spool_close(void)
 	}
 	free(sp.segs);
 	free(sp.chunk);
+	free(sp.reports);
+	free(sp.due);
 	close(sp.dirfd);
 }

@@ -96,23 +96,29 @@ uplink_pump(void)
 			break;
 }
 
+static int	uplink_spool(struct record *, const struct spool_drop *);
+
 /* Says which records a full spool dropped, in the stream itself. */
 static void
-uplink_report_drop(const struct spool_drop *d)
+uplink_report_drops(void)
 {
-	struct record	r;
+	struct spool_drop	d;
+	struct record		r;
 
-	log_warnx("spool full: dropped %" PRIu64 " records (%" PRIu64 " to %"
-	    PRIu64 ")", d->count, d->first_seq, d->last_seq);
 	record_init(&r);
-	record_begin(&r, "agent.dropped");
-	record_add_int(&r, "count", (int64_t)d->count);
-	record_add_int(&r, "first_seq", (int64_t)d->first_seq);
-	record_add_int(&r, "last_seq", (int64_t)d->last_seq);
-	record_add_time(&r, "first_ts", d->first_ts);
-	record_add_time(&r, "last_ts", d->last_ts);
-	record_add_str(&r, "reason", "spool full");
-	agent_emit(&r);
+	while (spool_due(&d, 1) == 1) {
+		log_warnx("spool full: dropped %" PRIu64 " records (%" PRIu64
+		    " to %" PRIu64 ")", d.count, d.first_seq, d.last_seq);
+		record_begin(&r, "agent.dropped");
+		r.host = up.conf->host;
+		record_add_int(&r, "count", (int64_t)d.count);
+		record_add_int(&r, "first_seq", (int64_t)d.first_seq);
+		record_add_int(&r, "last_seq", (int64_t)d.last_seq);
+		record_add_time(&r, "first_ts", d.first_ts);
+		record_add_time(&r, "last_ts", d.last_ts);
+		record_add_str(&r, "reason", "spool full");
+		uplink_spool(&r, &d);
+	}
 	record_free(&r);
 }
 
@@ -125,16 +131,14 @@ uplink_sync_cb(evutil_socket_t fd, short ev, void *arg)
 	spool_sync();
 }
 
-void
-uplink_send(struct record *r)
+/* Numbers, checks and spools one record; report marks an agent.dropped. */
+static int
+uplink_spool(struct record *r, const struct spool_drop *report)
 {
-	struct spool_drop	 drop;
-	struct timeval		 tv = { 0, SYNC_DELAY_MS * 1000 };
-	const char		*err;
-	size_t			 max;
+	struct timeval	 tv = { 0, SYNC_DELAY_MS * 1000 };
+	const char	*err;
+	size_t		 max;
 
-	if (up.state == U_DONE)
-		return;
 	r->seq = spool_next_seq();
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_RECORD, r);
@@ -149,21 +153,28 @@ uplink_send(struct record *r)
 		    "collector takes; not sent", (int)r->event.len,
 		    (const char *)record_bytes(r) + r->event.off,
 		    up.scratch.len);
-		return;
+		return -1;
 	}
 	if (wire_get_record(up.scratch.data + WIRE_HDR_LEN,
 	    up.scratch.len - WIRE_HDR_LEN, &up.check, &err) == -1) {
 		log_warnx("%.*s record is malformed (%s); not sent",
 		    (int)r->event.len, (const char *)record_bytes(r) +
 		    r->event.off, err);
-		return;
+		return -1;
 	}
-	if (spool_append(up.scratch.data, up.scratch.len, &drop) == -1)
-		return;
+	if (spool_append(up.scratch.data, up.scratch.len, report) == -1)
+		return -1;
 	if (!evtimer_pending(up.sync, NULL))
 		evtimer_add(up.sync, &tv);
-	if (drop.count > 0)
-		uplink_report_drop(&drop);
+	return 0;
+}
+
+void
+uplink_send(struct record *r)
+{
+	if (up.state == U_DONE || uplink_spool(r, NULL) == -1)
+		return;
+	uplink_report_drops();
 	uplink_pump();
 }
 

@@ -23,9 +23,13 @@
 
 static char	dir[64];
 
-/* Appends one record numbered by the spool, with a payload of pad bytes. */
+/*
+ * Appends one record numbered by the spool, with a payload of pad bytes;
+ * a report (an agent.dropped record) carries its run in fields first and
+ * last, as the agent's does.
+ */
 static void
-append(size_t pad, struct spool_drop *drop)
+append_as(size_t pad, const struct spool_drop *report)
 {
 	struct record	r;
 	struct buf	b;
@@ -38,16 +42,41 @@ append(size_t pad, struct spool_drop *drop)
 	record_begin(&r, "test.rec");
 	r.ts_us = (int64_t)spool_next_seq() * 1000;
 	record_add_strn(&r, "pad", fill, pad);
+	if (report != NULL) {
+		record_add_int(&r, "first", (int64_t)report->first_seq);
+		record_add_int(&r, "last", (int64_t)report->last_seq);
+	}
 	r.seq = spool_next_seq();
 	wire_put_record(&b, WIRE_RECORD, &r);
-	assert_int_equal(spool_append(b.data, b.len, drop), 0);
+	assert_int_equal(spool_append(b.data, b.len, report), 0);
 	buf_free(&b);
 	record_free(&r);
 }
 
-/* Reads everything from the cursor and returns the seqs, in order. */
+/* Appends a record, then the reports of whatever it pushed out. */
 static size_t
-read_seqs(uint64_t *out, size_t max)
+append(size_t pad)
+{
+	struct spool_drop	d;
+	size_t			n = 0;
+
+	append_as(pad, NULL);
+	while (spool_due(&d, 1) == 1) {
+		assert_true(d.count == d.last_seq - d.first_seq + 1);
+		assert_true(d.first_ts == (int64_t)d.first_seq * 1000);
+		assert_true(d.last_ts == (int64_t)d.last_seq * 1000);
+		append_as(10, &d);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Reads everything from the cursor and returns the seqs, in order; with
+ * runs, also the runs that report records in it cover (first, last).
+ */
+static size_t
+read_frames(uint64_t *out, size_t max, uint64_t (*runs)[2], size_t *nruns)
 {
 	struct evbuffer	*eb = evbuffer_new();
 	struct wire_hdr	 h;
@@ -69,10 +98,31 @@ read_seqs(uint64_t *out, size_t max)
 		if (n < max)
 			out[n] = seq;
 		n++;
+		if (runs != NULL) {
+			struct record		 r;
+			const struct field	*f, *l;
+			const char		*rerr;
+
+			record_init(&r);
+			assert_int_equal(wire_get_record(p + off +
+			    WIRE_HDR_LEN, h.len, &r, &rerr), 0);
+			if ((f = record_get(&r, "first")) != NULL &&
+			    (l = record_get(&r, "last")) != NULL) {
+				runs[*nruns][0] = (uint64_t)f->v.i;
+				runs[(*nruns)++][1] = (uint64_t)l->v.i;
+			}
+			record_free(&r);
+		}
 		off += WIRE_HDR_LEN + h.len;
 	}
 	evbuffer_free(eb);
 	return n;
+}
+
+static size_t
+read_seqs(uint64_t *out, size_t max)
+{
+	return read_frames(out, max, NULL, NULL);
 }
 
 static int
@@ -97,17 +147,14 @@ teardown(void **state)
 static void
 test_order_ack_rewind(void **state)
 {
-	struct spool_drop	drop;
 	uint64_t		stream, seqs[64];
 	size_t			i, n;
 
 	(void)state;
 	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
 	assert_true(spool_next_seq() == 1);
-	for (i = 0; i < 10; i++) {
-		append(100, &drop);
-		assert_true(drop.count == 0);
-	}
+	for (i = 0; i < 10; i++)
+		assert_int_equal(append(100), 0);
 	assert_true(spool_records() == 10);
 	n = read_seqs(seqs, 64);
 	assert_int_equal(n, 10);
@@ -128,7 +175,6 @@ test_order_ack_rewind(void **state)
 static void
 test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 {
-	struct spool_drop	 drop;
 	struct dirent		*de;
 	uint64_t		 stream, stream2, seqs[64];
 	char			 path[512];
@@ -137,9 +183,9 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 
 	(void)state;
 	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
-	append(50, &drop);
-	append(50, &drop);
-	append(50, &drop);
+	append(50);
+	append(50);
+	append(50);
 	spool_close();
 	/* A crash in the middle of writing a fourth frame. */
 	d = opendir(dir);
@@ -157,48 +203,73 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	spool_rewind(1);
 	assert_int_equal(read_seqs(seqs, 64), 2);
 	assert_true(seqs[0] == 2 && seqs[1] == 3);
-	append(50, &drop);
+	append(50);
 	assert_int_equal(read_seqs(seqs, 64), 1);
 	assert_true(seqs[0] == 4);
 	spool_close();
 }
 
-/* A spool that overflows drops the oldest and says exactly which. */
+/*
+ * A spool that overflows drops the oldest, and the reports left in it
+ * account for every missing number exactly once, even when earlier reports
+ * were themselves pushed out (the collector away all along).
+ */
 static void
 test_overflow_accounts_for_drops(void **state)
 {
-	struct spool_drop	drop, total;
-	uint64_t		stream, seqs[4096];
-	size_t			i, n;
+	static uint64_t		seqs[20000], runs[2000][2];
+	static unsigned char	covered[20000];
+	uint64_t		stream, first, last;
+	size_t			i, j, n, nruns = 0, reports = 0;
 
 	(void)state;
-	memset(&total, 0, sizeof(total));
 	assert_int_equal(spool_open(dir, 65536, &stream), 0);
-	for (i = 0; i < 2000; i++) {
-		append(200, &drop);
-		if (drop.count == 0)
-			continue;
-		if (total.count == 0) {
-			total.first_seq = drop.first_seq;
-			total.first_ts = drop.first_ts;
-		} else
-			/* Drops follow each other without a hole. */
-			assert_true(drop.first_seq == total.last_seq + 1);
-		assert_true(drop.last_seq - drop.first_seq + 1 == drop.count);
-		assert_true(drop.first_ts == (int64_t)drop.first_seq * 1000);
-		assert_true(drop.last_ts == (int64_t)drop.last_seq * 1000);
-		total.count += drop.count;
-		total.last_seq = drop.last_seq;
-	}
-	assert_true(total.count > 0);
-	assert_true(total.first_seq == 1);
-	assert_true(spool_bytes() <= 65536);
-	/* What is left is exactly what was not dropped, in order. */
+	for (i = 0; i < 5000; i++)
+		reports += append(200 + i % 300);
+	assert_true(reports > 1);
+	assert_true(spool_bytes() <= 65536 + 512);
 	spool_rewind(0);
-	n = read_seqs(seqs, 4096);
-	assert_true(n == 2000 - total.count);
-	for (i = 0; i < n; i++)
-		assert_true(seqs[i] == total.last_seq + 1 + i);
+	n = read_frames(seqs, 20000, runs, &nruns);
+	last = spool_next_seq() - 1;
+	/* Present numbers, in order; reports mark their runs. */
+	for (i = 0; i < n; i++) {
+		assert_true(i == 0 || seqs[i] > seqs[i - 1]);
+		covered[seqs[i]] = 1;
+	}
+	for (i = 0; i < nruns; i++)
+		for (j = runs[i][0]; j <= runs[i][1]; j++) {
+			/* Missing, and reported once. */
+			assert_int_equal(covered[j], 0);
+			covered[j] = 2;
+		}
+	first = 1;
+	for (j = first; j <= last; j++)
+		if (covered[j] == 0)
+			fail_msg("seq %zu is missing and no report has it",
+			    (size_t)j);
+	spool_close();
+}
+
+/* After the collector took some, drops start after what it has. */
+static void
+test_overflow_after_ack(void **state)
+{
+	struct spool_drop	d;
+	uint64_t		stream;
+	size_t			i;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	for (i = 0; i < 100; i++)
+		append_as(200, NULL);
+	spool_ack(100);
+	for (i = 0; i < 2000; i++) {
+		append_as(200, NULL);
+		if (spool_due(&d, 1) == 1)
+			break;
+	}
+	assert_true(d.first_seq == 101);
+	assert_true(d.count == d.last_seq - 100);
 	spool_close();
 }
 
@@ -206,7 +277,6 @@ test_overflow_accounts_for_drops(void **state)
 static void
 test_ack_removes_segments(void **state)
 {
-	struct spool_drop	 drop;
 	struct dirent		*de;
 	uint64_t		 stream;
 	size_t			 i, segs = 0;
@@ -215,7 +285,7 @@ test_ack_removes_segments(void **state)
 	(void)state;
 	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
 	for (i = 0; i < 3000; i++)
-		append(200, &drop);
+		append(200);
 	spool_ack(3000);
 	assert_true(spool_records() == 0);
 	d = opendir(dir);
@@ -239,6 +309,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_overflow_accounts_for_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_after_ack,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_removes_segments,
 		    setup, teardown),
 	};
