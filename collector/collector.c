@@ -2,6 +2,7 @@
  * labwatch-collector: receives records from the agents of a lab and writes
  * one log file per host.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -107,6 +108,7 @@ main(int argc, char *argv[])
 	const char	*listen[MAX_LISTEN], *logdir = DEFAULT_LOGDIR;
 	const char	*user = NULL, *statedir = DEFAULT_STATEDIR;
 	const char	*pidfile = NULL;
+	struct rlimit	 rl;
 	FILE		*pf;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
@@ -187,6 +189,12 @@ main(int argc, char *argv[])
 
 	log_init("labwatch-collector", 1, verbose);
 	signal(SIGPIPE, SIG_IGN);
+	/* A lab is many connections: take every descriptor we may. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
 	session_init(&conf);

@@ -6,6 +6,7 @@
  * --sync says, made durable before the agents hear that they are stored.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -32,6 +33,7 @@
 
 struct hostlog {
 	TAILQ_ENTRY(hostlog)	 entry;
+	TAILQ_ENTRY(hostlog)	 lru;		/* open logs, least used first */
 	char			*name;
 	int			 fd;
 	int			 refs;
@@ -54,6 +56,8 @@ struct sync_item {
 };
 
 static TAILQ_HEAD(, hostlog)	hostlogs = TAILQ_HEAD_INITIALIZER(hostlogs);
+static TAILQ_HEAD(, hostlog)	lru = TAILQ_HEAD_INITIALIZER(lru);
+static size_t			nopen, open_max;
 static int			logdir_fd = -1;
 static int			statedir_fd = -1;
 static const char		*logdir_name;
@@ -112,6 +116,49 @@ hostlog_open(const char *name, int flags)
 	snprintf(path, sizeof(path), "%s.log", name);
 	return openat(logdir_fd, path, flags | O_APPEND | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0640);
+}
+
+static void
+hostlog_close_fd(struct hostlog *hl)
+{
+	close(hl->fd);
+	hl->fd = -1;
+	TAILQ_REMOVE(&lru, hl, lru);
+	nopen--;
+}
+
+/*
+ * Opens hl's file for writing.  Past open_max descriptors the least
+ * recently written log with nothing waiting is closed (it reopens by name
+ * when its host writes again), so thousands of idle hosts do not use up
+ * the descriptors the connections need.
+ */
+static int
+hostlog_open_hl(struct hostlog *hl)
+{
+	struct hostlog	*old;
+
+	if (hl->fd != -1)
+		return 0;
+	TAILQ_FOREACH(old, &lru, lru) {
+		if (nopen < open_max)
+			break;
+		if (!old->dirty && old->pending.len == 0)
+			hostlog_close_fd(old);
+	}
+	if ((hl->fd = hostlog_open(hl->name, O_WRONLY)) == -1)
+		return -1;
+	TAILQ_INSERT_TAIL(&lru, hl, lru);
+	nopen++;
+	return 0;
+}
+
+/* Marks hl as the most recently written. */
+static void
+hostlog_touch(struct hostlog *hl)
+{
+	TAILQ_REMOVE(&lru, hl, lru);
+	TAILQ_INSERT_TAIL(&lru, hl, lru);
 }
 
 /* Logs an error about a host, at most once a minute per host. */
@@ -229,6 +276,13 @@ hostlog_init(struct event_base *base, const char *logdir,
     const char *statedir, enum log_format fmt, enum sync_mode mode,
     void (*on_durable)(void), void (*on_resume)(void))
 {
+	struct rlimit	rl;
+
+	/* A quarter of the descriptors for logs, the rest for agents. */
+	open_max = 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 > open_max)
+		open_max = rl.rlim_cur / 4;
 	logdir_name = logdir;
 	logfmt = fmt;
 	syncmode = mode;
@@ -263,7 +317,7 @@ hostlog_get(const char *name)
 {
 	struct hostlog	*hl = hostlog_find(name, 1);
 
-	if (hl->fd == -1 && (hl->fd = hostlog_open(name, O_WRONLY)) == -1)
+	if (hostlog_open_hl(hl) == -1)
 		return NULL;
 	hl->refs++;
 	return hl;
@@ -275,10 +329,8 @@ hostlog_put(struct hostlog *hl)
 	if (--hl->refs > 0)
 		return;
 	/* A log with output waiting stays open for the retries. */
-	if (hostlog_flush(hl) == 0 && !hl->dirty) {
-		close(hl->fd);
-		hl->fd = -1;
-	}
+	if (hostlog_flush(hl) == 0 && !hl->dirty && hl->fd != -1)
+		hostlog_close_fd(hl);
 }
 
 void
@@ -335,8 +387,7 @@ hostlog_write(struct hostlog *hl)
 	ssize_t	n;
 
 	while (hl->pending_off < hl->pending.len) {
-		if (hl->fd == -1 &&
-		    (hl->fd = hostlog_open(hl->name, O_WRONLY)) == -1)
+		if (hostlog_open_hl(hl) == -1)
 			return -1;
 		n = write(hl->fd, hl->pending.data + hl->pending_off,
 		    hl->pending.len - hl->pending_off);
@@ -348,6 +399,8 @@ hostlog_write(struct hostlog *hl)
 	}
 	buf_reset(&hl->pending);
 	hl->pending_off = 0;
+	if (hl->fd != -1)
+		hostlog_touch(hl);
 	return 0;
 }
 
@@ -527,7 +580,7 @@ hostlog_shutdown(void)
 	while ((hl = TAILQ_FIRST(&hostlogs)) != NULL) {
 		TAILQ_REMOVE(&hostlogs, hl, entry);
 		if (hl->fd != -1)
-			close(hl->fd);
+			hostlog_close_fd(hl);
 		buf_free(&hl->pending);
 		free(hl->name);
 		free(hl);
