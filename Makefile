@@ -36,7 +36,7 @@ AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
 COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
-		  test_rbuf
+		  test_rbuf test_usbid test_mountinfo
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire
 
@@ -57,6 +57,11 @@ $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs cmocka)
+
+# Unit tests of agent modules link that module too.
+$(B)/tests/test_usbid: $(B)/agent/usbid.o
+$(B)/tests/test_mountinfo: $(B)/agent/mountinfo.o
+$(B)/tests/test_usbid $(B)/tests/test_mountinfo: CFLAGS += -Iagent
 
 # libFuzzer harnesses (clang): `make fuzz`, then run build/fuzz/fuzz_wire.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \
