@@ -6,7 +6,7 @@ CC	?= cc
 PREFIX	?= /usr/local
 B	= build
 
-PKGS	= libevent
+PKGS	= libevent libudev
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -27,7 +27,9 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c
-AGENT_SRCS = agent/agent.c agent/uplink.c agent/sysinfo.c
+AGENT_SRCS = agent/agent.c agent/uplink.c agent/sysinfo.c \
+	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
+	agent/fanwatch.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c
 

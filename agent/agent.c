@@ -45,6 +45,8 @@ usage(int status)
 "      --reconnect-max S       longest wait between reconnects (default 30)\n"
 "      --queue-max BYTES       records held for the collector in memory\n"
 "                              (default 67108864)\n"
+"      --no-usb                do not report USB devices, mounts and files\n"
+"      --no-net                do not capture packets\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -99,6 +101,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
+	usb_shutdown();
 	record_init(&r);
 	record_begin(&r, "agent.stop");
 	record_add_str(&r, "reason", strsignal((int)sig));
@@ -121,6 +124,8 @@ main(int argc, char *argv[])
 		{ "heartbeat", required_argument, NULL, 1 },
 		{ "reconnect-max", required_argument, NULL, 2 },
 		{ "queue-max", required_argument, NULL, 3 },
+		{ "no-usb", no_argument, NULL, 4 },
+		{ "no-net", no_argument, NULL, 5 },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -164,6 +169,12 @@ main(int argc, char *argv[])
 		case 3:
 			conf.queue_max = (size_t)num_arg("queue-max", optarg,
 			    65536, 1LL << 40);
+			break;
+		case 4:
+			conf.no_usb = 1;
+			break;
+		case 5:
+			conf.no_net = 1;
 			break;
 		case 'f':
 			foreground = 1;
@@ -222,9 +233,12 @@ main(int argc, char *argv[])
 	sysinfo_add(&r);
 	agent_emit(&r);
 	record_free(&r);
+	if (!conf.no_usb)
+		usb_init(base, &conf);
 
 	event_base_dispatch(base);
 
+	usb_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);
 	buf_free(&outbuf);

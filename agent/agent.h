@@ -16,6 +16,8 @@ struct agent_conf {
 	int		 heartbeat;	/* seconds between heartbeats */
 	int		 reconnect_max;	/* seconds, backoff ceiling */
 	size_t		 queue_max;	/* bytes of records held in memory */
+	int		 no_usb;	/* --no-usb: no USB monitor */
+	int		 no_net;	/* --no-net: no packet capture */
 };
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
@@ -30,6 +32,11 @@ void	uplink_send(const struct record *);
 void	uplink_shutdown(void (*)(void));
 /* Records and bytes waiting for the collector's ACK. */
 size_t	uplink_queued(void);
+
+/* usb.c: USB devices, their mounts and files (with mounts.c, fanwatch.c). */
+void	usb_init(struct event_base *, const struct agent_conf *);
+/* Sends what is pending and stops watching; safe to call twice. */
+void	usb_shutdown(void);
 
 /* sysinfo.c: what agent.start says about this machine. */
 void	sysinfo_add(struct record *);
