@@ -82,6 +82,12 @@ check:
 
 tests: $(UNIT_BINS)
 
+# Speed and latency, not tests: every tests/bench/*.py reports its figures.
+bench:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all
+	@for b in tests/bench/*.py; do python3 "$$b" || exit 1; done
+
 demo:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory all
@@ -97,4 +103,4 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo install clean
+.PHONY: all check tests fuzz demo bench install clean
