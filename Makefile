@@ -40,7 +40,7 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_usbid test_mountinfo
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -71,6 +71,10 @@ FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz/fuzz_usbid: agent/usbid.c
+$(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
+$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo: FUZZ_CFLAGS += -Iagent
 
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
 
