@@ -67,8 +67,9 @@ def coldplug_and_hotplug():
     adds = a.events("usb.add")
     check(len(adds) == 2, "hubs and root hubs are not reported (two usb.add "
           "for the keyboard behind 4 hubs and the stick)", [x.get("syspath") for x in adds])
-    check(a.records and a.records[-1].get("event") == "agent.stop",
-          "the agent stops cleanly", err)
+    check(a.records and a.records[-1].get("event") == "agent.stop" and
+          a.proc.returncode == 0, "the agent stops cleanly (exit status 0, "
+          "no sanitizer report)", err)
 
 
 def camera_and_phone():

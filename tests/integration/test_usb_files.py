@@ -146,8 +146,9 @@ def main():
           (g, a.records[-3:], a.err[-1000:]))
     a.drain()
     err = a.stop()
-    check(a.records[-1].get("event") == "agent.stop",
-          "the agent stops cleanly", err[-2000:])
+    check(a.records[-1].get("event") == "agent.stop" and
+          a.proc.returncode == 0, "the agent stops cleanly (exit status 0, "
+          "no sanitizer report)", err[-2000:])
 
 
 if os.geteuid() != 0:
@@ -161,5 +162,7 @@ with open("/proc/filesystems") as _f:
 try:
     main()
 finally:
+    for _a in usbtb._agents:
+        _a.stop()
     usbtb._cleanup()
 usbtb.finish()

@@ -90,6 +90,9 @@ class Agent:
 
     def __init__(self, testbed, *extra):
         env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
+        # With SANITIZE=1 the umockdev preload comes before ASan's runtime.
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0:" + \
+            env.get("ASAN_OPTIONS", "")
         self.proc = subprocess.Popen(
             [AGENT, "--stdout", "--format", "json", "--no-net",
              "--host", "pc01"] + list(extra),
@@ -259,4 +262,11 @@ def remove(testbed, syspath):
 
 
 def finish():
+    """Checks that every agent run stopped with status 0 (so no sanitizer
+    report either), then exits."""
+    if _agents:
+        codes = [(a.proc.returncode, a.err[-500:]) for a in _agents
+                 if a.proc.returncode != 0]
+        check(not codes, "every agent run (%d) exited with status 0" %
+              len(_agents), codes)
     sys.exit(1 if failures else 0)
