@@ -29,7 +29,7 @@ COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c
 AGENT_SRCS = agent/agent.c agent/uplink.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
-	agent/fanwatch.c
+	agent/fanwatch.c agent/fanmerge.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c
 
@@ -38,7 +38,7 @@ AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
 COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
-		  test_rbuf test_usbid test_mountinfo
+		  test_rbuf test_usbid test_mountinfo test_fanmerge
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo
 
@@ -63,7 +63,9 @@ $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS)
 # Unit tests of agent modules link that module too.
 $(B)/tests/test_usbid: $(B)/agent/usbid.o
 $(B)/tests/test_mountinfo: $(B)/agent/mountinfo.o
-$(B)/tests/test_usbid $(B)/tests/test_mountinfo: CFLAGS += -Iagent
+$(B)/tests/test_fanmerge: $(B)/agent/fanmerge.o $(B)/agent/usbid.o
+$(B)/tests/test_usbid $(B)/tests/test_mountinfo $(B)/tests/test_fanmerge: \
+	CFLAGS += -Iagent
 
 # libFuzzer harnesses (clang): `make fuzz`, then run build/fuzz/fuzz_wire.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \

@@ -5,9 +5,9 @@
  * FAN_CLOSE_NOWRITE (usb.read: the file was opened without write access).
  *
  * Repeats of the same file, process and kind within a second are merged
- * into one record with a count.  The merge table holds at most PENDING_MAX
- * entries: when it is full the oldest is sent at once, so a burst of any
- * size keeps memory bounded and still reports every file.
+ * into one record with a count (fanmerge.c).  The merge table holds at most
+ * PENDING_MAX entries: when it is full the oldest is sent at once, so a
+ * burst of any size keeps memory bounded and still reports every file.
  */
 #include <sys/fanotify.h>
 #include <sys/queue.h>
@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fanmerge.h"
 #include "log.h"
 #include "usb.h"
 #include "xmalloc.h"
 
 #define PENDING_MAX	4096		/* merge entries held */
-#define HASH_SIZE	4096		/* buckets of the merge table */
 #define MERGE_US	1000000		/* the merge window */
 #define READ_BUF	(64 * 1024)	/* fanotify events per read */
 #define READS_PER_CB	16		/* reads per wakeup, then yield */
@@ -43,25 +43,8 @@ struct watch {
 	struct usb_block	 blk;
 };
 
-struct pending {
-	TAILQ_ENTRY(pending)	 order;		/* oldest first */
-	LIST_ENTRY(pending)	 hash;
-	struct watch		*w;
-	enum fw_kind		 kind;
-	int			 pid;
-	int			 uid;
-	int64_t			 first_us;
-	int64_t			 size;
-	int64_t			 count;
-	char			 comm[32];
-	size_t			 pathlen;
-	char			 path[];
-};
-
 static LIST_HEAD(, watch)	 watches = LIST_HEAD_INITIALIZER(watches);
-static TAILQ_HEAD(, pending)	 order = TAILQ_HEAD_INITIALIZER(order);
-static LIST_HEAD(, pending)	 buckets[HASH_SIZE];
-static int			 npending;
+static struct fanmerge		 merge;
 static struct event_base	*evbase;
 static struct event		*flush_ev;
 static uint8_t			*readbuf;
@@ -72,64 +55,49 @@ static struct {
 	char	comm[32];
 }				 proc_cache = { .pid = -1 };
 
-/* Sends the merged record for p and forgets it. */
+/* Sends the merged record for an entry leaving the merge table. */
 static void
-pending_emit(struct pending *p)
+entry_emit(const struct fm_entry *e, void *arg)
 {
-	struct record	 r;
+	const struct watch	*w = e->owner;
+	struct record		 r;
 
+	(void)arg;
 	record_init(&r);
-	record_begin(&r, p->kind == FW_WRITE ? "usb.write" : "usb.read");
-	r.ts_us = p->first_us;
-	record_add_strn(&r, "path", p->path, p->pathlen);
-	if (p->kind == FW_WRITE)
-		record_add_int(&r, "size", p->size);
-	record_add_int(&r, "pid", p->pid);
-	if (p->uid >= 0)
-		record_add_int(&r, "uid", p->uid);
-	record_add_strn(&r, "comm", p->comm, strlen(p->comm));
-	if (p->count > 1)
-		record_add_int(&r, "count", p->count);
-	record_add_strn(&r, "mountpoint", p->w->mountpoint,
-	    strlen(p->w->mountpoint));
-	usb_ident_add(&r, &p->w->blk.ident, 0);
+	record_begin(&r, e->kind == FW_WRITE ? "usb.write" : "usb.read");
+	r.ts_us = e->first_us;
+	record_add_strn(&r, "path", e->path, e->pathlen);
+	if (e->kind == FW_WRITE)
+		record_add_int(&r, "size", e->size);
+	record_add_int(&r, "pid", e->pid);
+	if (e->uid >= 0)
+		record_add_int(&r, "uid", e->uid);
+	if (e->comm[0] != '\0')
+		record_add_strn(&r, "comm", e->comm, strlen(e->comm));
+	if (e->count > 1)
+		record_add_int(&r, "count", e->count);
+	record_add_strn(&r, "mountpoint", w->mountpoint,
+	    strlen(w->mountpoint));
+	usb_ident_add(&r, &w->blk.ident, 0);
 	agent_emit(&r);
 	record_free(&r);
-	TAILQ_REMOVE(&order, p, order);
-	LIST_REMOVE(p, hash);
-	npending--;
-	free(p);
 }
 
-/* Arms the timer for the oldest entry's window end. */
+/* Arms the timer for the end of the oldest entry's window. */
 static void
 flush_arm(void)
 {
-	struct pending	*p = TAILQ_FIRST(&order);
 	struct timeval	 tv;
-	int64_t		 wait;
+	int64_t		 wait, deadline = fanmerge_deadline(&merge);
 
-	if (p == NULL)
+	if (deadline == -1)
 		return;
-	wait = p->first_us + MERGE_US - record_now();
+	wait = deadline - record_now();
 	if (wait < 0)
 		wait = 0;
 	tv.tv_sec = wait / 1000000;
 	tv.tv_usec = wait % 1000000;
 	evtimer_add(flush_ev, &tv);
-}
-
-/* Sends every entry whose window has passed (all of them when force). */
-static void
-flush(int force)
-{
-	struct pending	*p;
-	int64_t		 now = record_now();
-
-	while ((p = TAILQ_FIRST(&order)) != NULL &&
-	    (force || p->first_us + MERGE_US <= now))
-		pending_emit(p);
-	flush_arm();
 }
 
 static void
@@ -138,7 +106,8 @@ flush_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	flush(0);
+	fanmerge_expire(&merge, record_now());
+	flush_arm();
 }
 
 /* The process's uid and command name; uid -1 when it is gone. */
@@ -180,48 +149,24 @@ proc_info(int pid, int *uid, char *comm, size_t size)
 static void
 file_event(struct watch *w, enum fw_kind kind, int fd, int pid)
 {
-	struct pending	*p;
+	struct fm_entry	*e;
 	struct stat	 st;
 	char		 link[64], path[PATH_MAX];
 	ssize_t		 len;
-	uint64_t	 h;
-	int64_t		 now = record_now();
+	int		 fresh, was_empty = fanmerge_deadline(&merge) == -1;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	if ((len = readlink(link, path, sizeof(path))) <= 0) {
 		log_warn("fanwatch: readlink %s", link);
 		return;
 	}
-	h = usbid_hash(path, (size_t)len) ^ (uint64_t)pid * 31 ^ kind;
-	LIST_FOREACH(p, &buckets[h % HASH_SIZE], hash) {
-		if (p->pid == pid && p->kind == kind && p->w == w &&
-		    p->pathlen == (size_t)len &&
-		    memcmp(p->path, path, (size_t)len) == 0 &&
-		    now - p->first_us < MERGE_US) {
-			p->count++;
-			if (kind == FW_WRITE && fstat(fd, &st) == 0)
-				p->size = st.st_size;
-			return;
-		}
-	}
-	if (npending >= PENDING_MAX)
-		pending_emit(TAILQ_FIRST(&order));
-	p = xcalloc(1, sizeof(*p) + (size_t)len);
-	p->w = w;
-	p->kind = kind;
-	p->pid = pid;
-	p->first_us = now;
-	p->count = 1;
-	p->size = -1;
+	e = fanmerge_get(&merge, w, kind, pid, path, (size_t)len,
+	    record_now(), &fresh);
 	if (kind == FW_WRITE && fstat(fd, &st) == 0)
-		p->size = st.st_size;
-	memcpy(p->path, path, (size_t)len);
-	p->pathlen = (size_t)len;
-	proc_info(pid, &p->uid, p->comm, sizeof(p->comm));
-	LIST_INSERT_HEAD(&buckets[h % HASH_SIZE], p, hash);
-	TAILQ_INSERT_TAIL(&order, p, order);
-	npending++;
-	if (npending == 1)
+		e->size = st.st_size;
+	if (fresh)
+		proc_info(pid, &e->uid, e->comm, sizeof(e->comm));
+	if (was_empty)
 		flush_arm();
 }
 
@@ -311,15 +256,9 @@ fanwatch_add(int mount_id, const char *mountpoint, const struct usb_block *b)
 static void
 watch_free(struct watch *w)
 {
-	struct pending	*p, *next;
-
 	while (drain(w, READS_PER_CB))
 		;
-	for (p = TAILQ_FIRST(&order); p != NULL; p = next) {
-		next = TAILQ_NEXT(p, order);
-		if (p->w == w)
-			pending_emit(p);
-	}
+	fanmerge_drop_owner(&merge, w);
 	flush_arm();
 	LIST_REMOVE(w, entry);
 	event_free(w->ev);
@@ -342,11 +281,8 @@ fanwatch_remove(int mount_id)
 void
 fanwatch_init(struct event_base *base)
 {
-	int	i;
-
 	evbase = base;
-	for (i = 0; i < HASH_SIZE; i++)
-		LIST_INIT(&buckets[i]);
+	fanmerge_init(&merge, PENDING_MAX, MERGE_US, entry_emit, NULL);
 	readbuf = xmalloc(READ_BUF);
 	flush_ev = evtimer_new(base, flush_cb, NULL);
 }
@@ -358,9 +294,9 @@ fanwatch_shutdown(void)
 
 	if (flush_ev == NULL)
 		return;
-	flush(1);
 	while ((w = LIST_FIRST(&watches)) != NULL)
 		watch_free(w);
+	fanmerge_free(&merge);
 	event_free(flush_ev);
 	flush_ev = NULL;
 	free(readbuf);
