@@ -203,9 +203,11 @@ drain(struct watch *w, int max_reads)
 				    "overflow, files missed", w->mountpoint);
 			if (m->fd < 0)
 				continue;
+			/* The kernel merges queued events of one file and
+			 * process, so one event may be a write and a read. */
 			if (m->mask & FAN_CLOSE_WRITE)
 				file_event(w, FW_WRITE, m->fd, m->pid);
-			else if (m->mask & FAN_CLOSE_NOWRITE)
+			if (m->mask & FAN_CLOSE_NOWRITE)
 				file_event(w, FW_READ, m->fd, m->pid);
 			close(m->fd);
 		}

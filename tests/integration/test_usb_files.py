@@ -8,6 +8,7 @@ burst of thousands of files each reported once, and that a mount of a
 block device that is not USB is not reported."""
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -105,6 +106,25 @@ def main():
     check(r is not None and len(data) == 5000 and r.get("pid") == pid and
           r.get("uid") == 0 and r.get("comm") == comm and "size" not in r,
           "usb.read: the file read back, with its reader", r)
+
+    # The kernel merges a write and a read of one file by one process
+    # queued together into one event with both bits: with the agent
+    # stopped, they surely queue together; both must be reported.
+    both = os.path.join(mnt, "both.txt")
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        write(both, b"q" * 77)
+        with open(both, "rb") as f:
+            f.read()
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    a.taken = 0
+    w = a.event("usb.write", path=both)
+    a.taken = 0
+    r = a.event("usb.read", path=both)
+    check(w is not None and w.get("size") == 77 and r is not None and
+          r.get("pid") == pid, "a write and a read merged by the kernel "
+          "into one event are both reported", (w, r))
 
     # A burst: every file appears once, with its size.
     burst = os.path.join(mnt, "burst")
