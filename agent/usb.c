@@ -142,6 +142,10 @@ read_ifaces(struct udev_device *d, struct usb_ident *id)
 		id->nifaces = usbid_parse_descriptors(data, len, id->ifaces,
 		    USBID_IFACES_MAX);
 		free(data);
+		if (id->nifaces == -1)
+			log_warnx("usb: %s: descriptors of %zu bytes without a "
+			    "device descriptor, ignored", escape_cstr(&logbuf,
+			    id->syspath, strlen(id->syspath)), len);
 	}
 	free(path);
 	if (id->nifaces <= 0 && (prop = udev_device_get_property_value(d,
@@ -345,8 +349,11 @@ blk_add(struct udev_device *d, int coldplug)
 	struct usb_blk		*k;
 	const char		*syspath = udev_device_get_syspath(d);
 
-	if (udev_device_get_devnum(d) == makedev(0, 0))
+	if (udev_device_get_devnum(d) == makedev(0, 0)) {
+		log_debug("usb: block %s without a device number, ignored",
+		    escape_cstr(&logbuf, syspath, strlen(syspath)));
 		return;
+	}
 	p = udev_device_get_parent_with_subsystem_devtype(d, "usb",
 	    "usb_device");
 	if (p == NULL)

@@ -189,6 +189,65 @@ def hostile():
               repr(r.get("serial")))
 
 
+BAD_UEVENTS = """P: /devices/pci0000:00/0000:00:14.0/usb3/3-8
+E: DEVTYPE=usb_device
+E: SUBSYSTEM=usb
+A: bDeviceClass=00
+A: idVendor=0bad
+A: idProduct=0001
+A: busnum=99999999999999999999
+A: devnum=-5
+H: descriptors=1201ff
+E: ID_USB_INTERFACES=:zzzzzz:08:0806500:
+
+P: /devices/pci0000:00/0000:00:14.0/usb3/3-8/3-8:1.0/host9/target9:0:0/9:0:0:0/block/sdz
+E: DEVTYPE=disk
+E: SUBSYSTEM=block
+E: MAJOR=notanumber
+E: MINOR=-1
+E: DEVNAME=/dev/sdz
+
+P: /devices/pci0000:00/0000:00:14.0/usb3/3-9
+E: DEVTYPE=usb_device
+E: SUBSYSTEM=usb
+A: bDeviceClass=00
+A: idVendor=0bad
+A: idProduct=0002
+A: serial=GOODAFTERBAD1
+H: descriptors=1201000200000040810767550001010203010902200001010080320904000002ff080600070581020002000705020200020109043300
+"""
+
+
+def bad_uevents():
+    """Malformed numbers, descriptors and properties: reported as far as
+    they make sense, never fatal; the next device is still seen."""
+    tb = UMockdev.Testbed.new()
+    a = usbtb.Agent(tb)
+    a.ready()
+    tb.add_from_string(BAD_UEVENTS)
+    r1 = a.event("usb.add")
+    r2 = a.event("usb.add")
+    a.drain()
+    err = a.stop()
+    check(r1 is not None and r1.get("product_id") == "0001" and
+          "busnum" not in r1 and "devnum" not in r1 and
+          r1.get("interfaces") == [] and r1.get("storage") is False,
+          "bad numbers, descriptors and ID_USB_INTERFACES: left out, not "
+          "guessed", r1)
+    check("descriptors of 3 bytes without a device descriptor" in err,
+          "bad descriptors are logged", err)
+    # The second device's descriptors end in a truncated interface
+    # descriptor (length 9, 3 bytes there): the whole ones still count.
+    check(r2 is not None and r2.get("serial") == "GOODAFTERBAD1" and
+          r2.get("interfaces") == ["ff/08/06"],
+          "a device after them is reported, truncated descriptors read "
+          "as far as they go", r2)
+    check(a.proc.returncode == 0 and not a.events("usb.mount"),
+          "the agent survives and ties nothing to a block device without "
+          "a device number", err[-500:])
+    tb = None
+
+
 def ignore_and_no_usb():
     tb = UMockdev.Testbed.new()
     a = usbtb.Agent(tb)
@@ -227,5 +286,6 @@ coldplug_and_hotplug()
 camera_and_phone()
 stick()
 hostile()
+bad_uevents()
 ignore_and_no_usb()
 usbtb.finish()
