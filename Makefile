@@ -6,7 +6,7 @@ CC	?= cc
 PREFIX	?= /usr/local
 B	= build
 
-PKGS	= libevent
+PKGS	= libevent libudev
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -27,7 +27,9 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c
-AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c
+AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
+	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
+	agent/fanwatch.c agent/fanmerge.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c
@@ -37,12 +39,16 @@ AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
 COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
-		  test_rbuf test_recover test_spool
+		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
+		  test_fanmerge
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
+TEST_OBJS_usbid = $(B)/agent/usbid.o
+TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
+TEST_OBJS_fanmerge = $(B)/agent/fanmerge.o $(B)/agent/usbid.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -70,6 +76,10 @@ $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz/fuzz_usbid: agent/usbid.c
+$(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
+$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo: FUZZ_CFLAGS += -Iagent
+
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
 
 # Installs what the build and tests need, builds, runs every test.
@@ -85,8 +95,10 @@ $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Load benchmarks (scripts/bench runs tests/bench/*): labwatch against rsyslog.
+# Speed and memory, not tests: scripts/bench runs every tests/bench/* and
+# prints its figures (peers side by side, medians and ratios).
 bench:
+	@scripts/install-deps
 	@$(MAKE) --no-print-directory all tests
 	@B=$(B) scripts/bench
 
@@ -107,4 +119,4 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo install clean bench
+.PHONY: all check tests fuzz demo bench install clean

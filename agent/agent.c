@@ -47,6 +47,8 @@ usage(int status)
 "                              268435456); the oldest go when it is full\n"
 "      --selftest-rate N       emit N agent.selftest records a second (to\n"
 "                              test a pipeline end to end)\n"
+"      --no-usb                do not report USB devices, mounts and files\n"
+"      --no-net                do not capture packets\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -141,6 +143,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	if (selftest_ev != NULL)
 		evtimer_del(selftest_ev);
+	usb_shutdown();
 	record_init(&r);
 	record_begin(&r, "agent.stop");
 	record_add_str(&r, "reason", strsignal((int)sig));
@@ -165,6 +168,8 @@ main(int argc, char *argv[])
 		{ "state-dir", required_argument, NULL, 3 },
 		{ "spool-max", required_argument, NULL, 4 },
 		{ "selftest-rate", required_argument, NULL, 5 },
+		{ "no-usb", no_argument, NULL, 6 },
+		{ "no-net", no_argument, NULL, 7 },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -214,6 +219,12 @@ main(int argc, char *argv[])
 		case 5:
 			conf.selftest_rate = (int)num_arg("selftest-rate",
 			    optarg, 1, 1000000);
+			break;
+		case 6:
+			conf.no_usb = 1;
+			break;
+		case 7:
+			conf.no_net = 1;
 			break;
 		case 'f':
 			foreground = 1;
@@ -272,9 +283,12 @@ main(int argc, char *argv[])
 	record_free(&r);
 	if (conf.selftest_rate > 0)
 		selftest_init(base, conf.selftest_rate);
+	if (!conf.no_usb)
+		usb_init(base, &conf);
 
 	event_base_dispatch(base);
 
+	usb_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);
 	buf_free(&outbuf);

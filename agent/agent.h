@@ -18,6 +18,8 @@ struct agent_conf {
 	const char	*state_dir;	/* stream id and spool */
 	size_t		 spool_max;	/* bytes of records kept for the collector */
 	int		 selftest_rate;	/* agent.selftest records a second */
+	int		 no_usb;	/* --no-usb: no USB monitor */
+	int		 no_net;	/* --no-net: no packet capture */
 };
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
@@ -31,6 +33,11 @@ void	uplink_send(struct record *);
 void	uplink_shutdown(void (*)(void));
 /* Records waiting for the collector's ACK. */
 size_t	uplink_queued(void);
+
+/* usb.c: USB devices, their mounts and files (with mounts.c, fanwatch.c). */
+void	usb_init(struct event_base *, const struct agent_conf *);
+/* Sends what is pending and stops watching; safe to call twice. */
+void	usb_shutdown(void);
 
 /* sysinfo.c: what agent.start says about this machine. */
 void	sysinfo_add(struct record *);
