@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,11 @@ static struct {
 	size_t		 nreports;
 	struct spool_drop *due;		/* reports to append */
 	size_t		 ndue;
+	int		 drops_dirty;	/* due or reports changed */
 } sp;
+
+static void	spool_load_drops(void);
+static void	spool_save_drops(void);
 
 /* Reads the seq and ts of the frame whose payload starts at p. */
 static int
@@ -312,6 +317,7 @@ spool_open(const char *dir, size_t max, uint64_t *stream)
 	}
 	if (sp.nsegs == 0 && seg_create() == -1)
 		return -1;
+	spool_load_drops();
 	spool_sync();
 	log_info("spool %s: stream %016" PRIx64 ", %" PRIu64 " records "
 	    "waiting, next is %" PRIu64, dir, *stream, spool_records(),
@@ -342,6 +348,7 @@ due_add(const struct spool_drop *d)
 {
 	sp.due = xreallocarray(sp.due, sp.ndue + 1, sizeof(*sp.due));
 	sp.due[sp.ndue++] = *d;
+	sp.drops_dirty = 1;
 }
 
 /*
@@ -382,6 +389,7 @@ spool_drop_oldest(void)
 		if (sp.reports[i].seq >= s->first_seq)
 			due_add(&sp.reports[i].run);
 		sp.reports[i] = sp.reports[--sp.nreports];
+		sp.drops_dirty = 1;
 	}
 	seg_remove_oldest();
 }
@@ -394,7 +402,113 @@ spool_due(struct spool_drop *out, size_t max)
 	memcpy(out, sp.due, n * sizeof(*out));
 	memmove(sp.due, sp.due + n, (sp.ndue - n) * sizeof(*sp.due));
 	sp.ndue -= n;
+	if (n > 0)
+		sp.drops_dirty = 1;
 	return n;
+}
+
+size_t
+spool_ndue(void)
+{
+	return sp.ndue;
+}
+
+void
+spool_due_trim(uint64_t stored)
+{
+	struct spool_drop	*d;
+	size_t			 i;
+
+	for (i = 0; i < sp.ndue; ) {
+		d = &sp.due[i];
+		if (d->last_seq <= stored) {
+			memmove(d, d + 1, (sp.ndue - i - 1) * sizeof(*d));
+			sp.ndue--;
+			sp.drops_dirty = 1;
+			continue;
+		}
+		if (d->first_seq <= stored) {
+			d->first_seq = stored + 1;
+			d->count = d->last_seq - d->first_seq + 1;
+			sp.drops_dirty = 1;
+		}
+		i++;
+	}
+}
+
+/*
+ * Keeps the runs still to report, and the reports not yet acknowledged,
+ * in the state folder ("drops"), so a restart forgets no loss.  Lines:
+ * "D first last first_ts last_ts" and "R seq first last first_ts last_ts".
+ */
+static void
+spool_save_drops(void)
+{
+	struct buf	 b;
+	size_t		 i;
+	int		 fd;
+
+	if (!sp.drops_dirty)
+		return;
+	sp.drops_dirty = 0;
+	buf_init(&b);
+	for (i = 0; i < sp.ndue; i++)
+		buf_printf(&b, "D %" PRIu64 " %" PRIu64 " %" PRId64 " %"
+		    PRId64 "\n", sp.due[i].first_seq, sp.due[i].last_seq,
+		    sp.due[i].first_ts, sp.due[i].last_ts);
+	for (i = 0; i < sp.nreports; i++)
+		buf_printf(&b, "R %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
+		    " %" PRId64 "\n", sp.reports[i].seq,
+		    sp.reports[i].run.first_seq, sp.reports[i].run.last_seq,
+		    sp.reports[i].run.first_ts, sp.reports[i].run.last_ts);
+	fd = openat(sp.dirfd, "drops.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 || (b.len > 0 && write(fd, b.data, b.len) !=
+	    (ssize_t)b.len) || fsync(fd) == -1 || close(fd) == -1 ||
+	    renameat(sp.dirfd, "drops.tmp", sp.dirfd, "drops") == -1) {
+		log_warn("spool %s/drops", sp.dir);
+		sp.drops_dirty = 1;
+	}
+	buf_free(&b);
+}
+
+static void
+spool_load_drops(void)
+{
+	struct spool_drop	 d;
+	FILE			*f;
+	char			 line[256];
+	uint64_t		 seq;
+	int			 fd, lineno = 0;
+
+	if ((fd = openat(sp.dirfd, "drops", O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		memset(&d, 0, sizeof(d));
+		if (sscanf(line, "D %" SCNu64 " %" SCNu64 " %" SCNd64 " %"
+		    SCNd64, &d.first_seq, &d.last_seq, &d.first_ts,
+		    &d.last_ts) == 4 && d.first_seq <= d.last_seq) {
+			d.count = d.last_seq - d.first_seq + 1;
+			due_add(&d);
+		} else if (sscanf(line, "R %" SCNu64 " %" SCNu64 " %" SCNu64
+		    " %" SCNd64 " %" SCNd64, &seq, &d.first_seq, &d.last_seq,
+		    &d.first_ts, &d.last_ts) == 5 &&
+		    d.first_seq <= d.last_seq) {
+			d.count = d.last_seq - d.first_seq + 1;
+			sp.reports = xreallocarray(sp.reports, sp.nreports + 1,
+			    sizeof(*sp.reports));
+			sp.reports[sp.nreports].seq = seq;
+			sp.reports[sp.nreports++].run = d;
+		} else
+			log_warnx("spool %s/drops:%d: bad line, ignored",
+			    sp.dir, lineno);
+	}
+	fclose(f);
 }
 
 int
@@ -450,7 +564,9 @@ spool_append(const uint8_t *frame, size_t len, const struct spool_drop *report)
 		    sizeof(*sp.reports));
 		sp.reports[sp.nreports].seq = seq;
 		sp.reports[sp.nreports++].run = *report;
+		sp.drops_dirty = 1;
 	}
+	spool_save_drops();
 	return 0;
 }
 
@@ -467,10 +583,12 @@ spool_ack(uint64_t seq)
 	while (sp.nsegs > 1 && sp.segs[0].last_seq <= sp.acked)
 		seg_remove_oldest();
 	for (i = 0; i < sp.nreports; )
-		if (sp.reports[i].seq <= seq)
+		if (sp.reports[i].seq <= seq) {
 			sp.reports[i] = sp.reports[--sp.nreports];
-		else
+			sp.drops_dirty = 1;
+		} else
 			i++;
+	spool_save_drops();
 }
 
 void
@@ -554,6 +672,7 @@ spool_close(void)
 	}
 	free(sp.segs);
 	free(sp.chunk);
+	spool_save_drops();
 	free(sp.reports);
 	free(sp.due);
 	close(sp.dirfd);

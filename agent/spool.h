@@ -35,15 +35,24 @@ uint64_t spool_next_seq(void);
 /*
  * Appends one RECORD frame whose seq is spool_next_seq().  When the spool
  * is full the oldest records go first, and spool_due() then lists the runs
- * of sequence numbers to report in agent.dropped records: append each with
- * report pointing at its run (room for them is kept).  A report that is
- * itself dropped before the collector has it comes back as due, so the
- * reports that arrive account for every missing number exactly once.
+ * of sequence numbers to report in agent.dropped records, once
+ * spool_due_trim() has taken out what the collector says it has: append
+ * each with report pointing at its run (room for them is kept).  A report
+ * that is itself dropped before the collector has it comes back as due, so
+ * the reports that arrive account for every missing number exactly once.
+ * Runs due and reports unacknowledged survive a restart.
  * Returns -1 on a write error (logged, the record is lost).
  */
 int	 spool_append(const uint8_t *, size_t, const struct spool_drop *);
 /* Takes up to max runs due for reporting into out; returns how many. */
 size_t	 spool_due(struct spool_drop *, size_t);
+/* How many runs are due. */
+size_t	 spool_ndue(void);
+/*
+ * The collector has everything up to stored: no run due may claim those
+ * numbers (they were sent before they were dropped).
+ */
+void	 spool_due_trim(uint64_t);
 /* Everything up to seq is stored by the collector: forget it. */
 void	 spool_ack(uint64_t);
 /* The next spool_read starts at the first record after seq. */

@@ -65,6 +65,7 @@ static struct {
 static void	uplink_connect(void);
 static void	uplink_finish(void);
 static void	uplink_deadline_cb(evutil_socket_t, short, void *);
+static void	uplink_retry_later(void);
 
 size_t
 uplink_queued(void)
@@ -174,7 +175,16 @@ uplink_send(struct record *r)
 {
 	if (up.state == U_DONE || uplink_spool(r, NULL) == -1)
 		return;
-	uplink_report_drops();
+	if (spool_ndue() > 0 && up.state == U_READY) {
+		/*
+		 * Records in flight were dropped: only a new WELCOME can say
+		 * which of them the collector stored, so the report is exact.
+		 */
+		log_warnx("spool full while connected; resynchronizing");
+		up.backoff_ms = BACKOFF_MIN_MS;
+		uplink_retry_later();
+		return;
+	}
 	uplink_pump();
 }
 
@@ -267,6 +277,8 @@ uplink_welcome(const uint8_t *p, size_t len)
 	    ", %" PRIu64 " spooled", up.host, up.port, w.last_seq,
 	    spool_records());
 	uplink_acked(w.last_seq);
+	spool_due_trim(w.last_seq);
+	uplink_report_drops();
 	spool_rewind(w.last_seq);
 	uplink_pump();
 }

@@ -273,6 +273,42 @@ test_overflow_after_ack(void **state)
 	spool_close();
 }
 
+/*
+ * Runs to report survive a restart, and what the collector says it has
+ * is taken out of them.
+ */
+static void
+test_due_survives_restart_and_trims(void **state)
+{
+	struct spool_drop	d, before;
+	uint64_t		stream;
+	size_t			i;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	for (i = 0; i < 2000 && spool_ndue() == 0; i++)
+		append_as(200, NULL);
+	assert_int_equal(spool_ndue(), 1);
+	assert_int_equal(spool_due(&before, 1), 1);
+	/* Put it back the way the agent would find it after a crash. */
+	spool_close();
+	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	/* Taken by spool_due before the close: not due again. */
+	assert_int_equal(spool_ndue(), 0);
+	for (i = 0; i < 4000 && spool_ndue() == 0; i++)
+		append_as(200, NULL);
+	assert_int_equal(spool_ndue(), 1);
+	spool_close();
+	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_ndue(), 1);
+	/* The collector had the first three of the run. */
+	spool_due_trim(before.last_seq + 3);
+	assert_int_equal(spool_due(&d, 1), 1);
+	assert_true(d.first_seq == before.last_seq + 4);
+	assert_true(d.count == d.last_seq - d.first_seq + 1);
+	spool_close();
+}
+
 /* Acknowledged segments are removed from the disk. */
 static void
 test_ack_removes_segments(void **state)
@@ -311,6 +347,8 @@ main(void)
 		    test_overflow_accounts_for_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_after_ack,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_due_survives_restart_and_trims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_removes_segments,
 		    setup, teardown),
 	};
