@@ -77,6 +77,33 @@ def expect(fmt, what, files, want_bad, word=None, **kw):
           probs and (word is None or any(word in p for p in probs)), probs)
 
 
+# One pc01.log each: (what, sequence numbers as records() takes them, the
+# word a problem must hold or None for a clean log, check_dir options).
+SINGLE = [
+    ('a duplicate', [1, 2, 3, 3, 4], 'duplicate', {}),
+    ('a reorder', [1, 2, 4, 3, 5], 'out of order', {}),
+    ('a gap', [1, 2, 5, 6], '3..4 missing', {}),
+    ('a missing first record', [2, 3], '1..1 missing', {}),
+    ('a gap explained by agent.dropped', [1, 2, 5, 6, (7, 3, 4, 2), 8],
+     None, {'expect_last': 8}),
+    ('oldest records dropped, explained', [(101, 1, 100, 100), 102], None,
+     {}),
+    ('a gap covered by two adjacent agent.dropped',
+     [1, 9, (10, 2, 4, 3), (11, 5, 8, 4)], None, {}),
+    ('agent.dropped with a wrong count', [1, 2, 5, (6, 3, 4, 3)], 'count=3',
+     {}),
+    ('agent.dropped wider than the gap', [1, 2, 5, (6, 3, 5, 3)],
+     'not exactly a run', {}),
+    ('agent.dropped narrower than the gap', [1, 2, 6, (7, 3, 4, 2)],
+     'missing', {}),
+    ('agent.dropped but nothing missing', [1, 2, 3, (4, 10, 11, 2)],
+     'not exactly a run', {}),
+    ('a short stream against --expect-last', range(1, 8), '8..10 missing',
+     {'expect_last': 10}),
+    ('a stream that starts where expected', range(5, 9), None, {'first': 5}),
+]
+
+
 def formats(fmt):
     h = 'pc01'
     expect(fmt, 'a clean stream of 1..50 with collector records', {
@@ -85,38 +112,12 @@ def formats(fmt):
          line(fmt, h, 'host.online'),
          line(fmt, h, 'host.disconnect', reason='closed', records=50)]},
         False, expect_last=50)
-    expect(fmt, 'a duplicate', {
-        'pc01.log': records(fmt, h, [1, 2, 3, 3, 4])}, True, 'duplicate')
+    for what, seqs, word, kw in SINGLE:
+        expect(fmt, what, {'pc01.log': records(fmt, h, seqs)},
+               word is not None, word, **kw)
     expect(fmt, 'a duplicate after a reconnect', {
         'pc01.log': records(fmt, h, [1, 2, 3]) + records(fmt, h, [3, 4])},
         True, 'seq 3 after 3')
-    expect(fmt, 'a reorder', {
-        'pc01.log': records(fmt, h, [1, 2, 4, 3, 5])}, True,
-        'out of order')
-    expect(fmt, 'a gap', {
-        'pc01.log': records(fmt, h, [1, 2, 5, 6])}, True, '3..4 missing')
-    expect(fmt, 'a missing first record', {
-        'pc01.log': records(fmt, h, [2, 3])}, True, '1..1 missing')
-    expect(fmt, 'a gap explained by agent.dropped', {
-        'pc01.log': records(fmt, h, [1, 2, 5, 6, (7, 3, 4, 2), 8])},
-        False, expect_last=8)
-    expect(fmt, 'oldest records dropped, explained', {
-        'pc01.log': records(fmt, h, [(101, 1, 100, 100), 102])}, False)
-    expect(fmt, 'a gap covered by two adjacent agent.dropped', {
-        'pc01.log': records(fmt, h, [1, 9, (10, 2, 4, 3), (11, 5, 8, 4)])},
-        False)
-    expect(fmt, 'agent.dropped with a wrong count', {
-        'pc01.log': records(fmt, h, [1, 2, 5, (6, 3, 4, 3)])}, True,
-        'count=3')
-    expect(fmt, 'agent.dropped wider than the gap', {
-        'pc01.log': records(fmt, h, [1, 2, 5, (6, 3, 5, 3)])}, True,
-        'not exactly a run')
-    expect(fmt, 'agent.dropped narrower than the gap', {
-        'pc01.log': records(fmt, h, [1, 2, 6, (7, 3, 4, 2)])}, True,
-        'missing')
-    expect(fmt, 'agent.dropped but nothing missing', {
-        'pc01.log': records(fmt, h, [1, 2, 3, (4, 10, 11, 2)])}, True,
-        'not exactly a run')
     expect(fmt, 'a rotated pair, older first', {
         'pc01.log.1': records(fmt, h, range(1, 6)),
         'pc01.log': records(fmt, h, range(6, 11))}, False, expect_last=10)
@@ -133,11 +134,6 @@ def formats(fmt):
     expect(fmt, 'a gap across a rotated pair explained', {
         'pc01.log.1': records(fmt, h, range(1, 6)),
         'pc01.log': records(fmt, h, [7, 8, (9, 6, 6, 1)])}, False)
-    expect(fmt, 'a short stream against --expect-last', {
-        'pc01.log': records(fmt, h, range(1, 8))}, True, '8..10 missing',
-        expect_last=10)
-    expect(fmt, 'a stream that starts where expected', {
-        'pc01.log': records(fmt, h, range(5, 9))}, False, first=5)
     expect(fmt, 'a second stream of the host starting at 1', {
         'pc01.log': records(fmt, h, [1, 2]) +
         records(fmt, h, [1, 2, 3], stream='00000000000000bb')}, False)

@@ -7,14 +7,16 @@
  * with at most --window records unacknowledged, and the run ends when every
  * record is acknowledged.  One summary line of key=value goes to stdout:
  * records_per_s counts only acknowledged records, and the latencies are from
- * handing a record to the socket to the ACK that covers it.
+ * handing a record to the socket to the ACK that covers it.  Stopped by
+ * --timeout or a signal, it still prints the summary of what was acked.
  *
  * --idle: connect, HELLO, then a heartbeat every --heartbeat seconds until
  * SIGTERM; prints "ready ..." once every agent is connected.
  *
  * --syslog: the same volume as syslog lines (RFC 5424, newline framing) to
  * a syslog TCP input, host name per connection; nothing is acknowledged, so
- * the summary counts what was handed to the kernel.
+ * the summary counts what was handed to the kernel, and send_start (the
+ * CLOCK_MONOTONIC second the lines began) lets a caller time the storing.
  */
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -47,8 +49,10 @@
 
 #define OUT_HIGH	(64 * 1024)	/* bytes queued per connection */
 #define MAX_CONNECTING	512		/* handshakes under way at once */
-#define HIST_STEP_US	10		/* latency histogram resolution */
-#define HIST_BUCKETS	1000000		/* ... up to 10 s */
+#define HIST_STEP_US	10		/* latency resolution up to 10 s, */
+#define HIST_FINE	1000000
+#define HIST_COARSE_US	10000		/* then 10 ms up to 1,000 s */
+#define HIST_BUCKETS	(HIST_FINE + 99000)
 #define MAX_LOGGED	10		/* error lines printed */
 
 enum mode {
@@ -219,20 +223,26 @@ make_frames(void)
 	record_free(&check);
 }
 
-/* Appends one syslog line of exactly opt.size bytes (at least the header). */
+/*
+ * Appends one syslog line of opt.size bytes (more if the header needs it):
+ * head is "<13>1 TS HOST lwload - - - ", made once per batch.
+ */
 static void
-syslog_line(struct buf *b, const struct agent *a, uint64_t seq)
+syslog_line(struct buf *b, const char *head, size_t head_len, uint64_t seq)
 {
-	char	ts[FORMAT_TS_LEN + 1];
-	size_t	start = b->len, used;
+	static char	pad[RECORD_STR_MAX];
+	char		num[32];
+	int		n;
+	size_t		used;
 
-	format_ts(ts, record_now());
-	buf_printf(b, "<13>1 %s %s lwload - - - seq=%" PRIu64 " pad=", ts,
-	    a->host, seq);
-	used = b->len - start + 1;
-	buf_reserve(b, opt.size);
-	for (; used < opt.size; used++)
-		buf_add_u8(b, 'x');
+	if (pad[0] == '\0')
+		memset(pad, 'x', sizeof(pad));
+	n = snprintf(num, sizeof(num), "seq=%" PRIu64 " pad=", seq);
+	buf_add(b, head, head_len);
+	buf_add(b, num, (size_t)n);
+	used = head_len + (size_t)n + 1;
+	if (used < opt.size)
+		buf_add(b, pad, opt.size - used);
 	buf_add_u8(b, '\n');
 }
 
@@ -242,6 +252,8 @@ agent_fill(struct agent *a)
 {
 	struct evbuffer	*out;
 	int64_t		 t, wall;
+	char		 ts[FORMAT_TS_LEN + 1], head[128];
+	int		 head_len = 0;
 
 	if (a->state != A_READY || !sending)
 		return;
@@ -249,10 +261,16 @@ agent_fill(struct agent *a)
 	t = now_us();
 	wall = record_now();
 	buf_reset(&chunk);
+	if (opt.mode == M_SYSLOG) {
+		format_ts(ts, wall);
+		head_len = snprintf(head, sizeof(head),
+		    "<13>1 %s %s lwload - - - ", ts, a->host);
+	}
 	while (a->next_seq <= opt.records &&
 	    evbuffer_get_length(out) + chunk.len < OUT_HIGH) {
 		if (opt.mode == M_SYSLOG) {
-			syslog_line(&chunk, a, a->next_seq++);
+			syslog_line(&chunk, head, (size_t)head_len,
+			    a->next_seq++);
 			continue;
 		}
 		if (a->next_seq - a->acked > opt.window)
@@ -288,10 +306,22 @@ start_sending(void)
 		agent_fill(&agents[i]);
 }
 
+static uint32_t
+hist_bucket(int64_t us)
+{
+	int64_t	b;
+
+	if (us < (int64_t)HIST_FINE * HIST_STEP_US)
+		return us < 0 ? 0 : (uint32_t)(us / HIST_STEP_US);
+	b = HIST_FINE + (us - (int64_t)HIST_FINE * HIST_STEP_US) /
+	    HIST_COARSE_US;
+	return b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : (uint32_t)b;
+}
+
 static void
 agent_acked(struct agent *a, uint64_t seq)
 {
-	int64_t		t = now_us(), lat;
+	int64_t		t = now_us();
 	uint64_t	s;
 
 	if (seq < a->acked || seq >= a->next_seq) {
@@ -299,12 +329,8 @@ agent_acked(struct agent *a, uint64_t seq)
 		    seq, a->acked, a->next_seq - 1);
 		return;
 	}
-	for (s = a->acked + 1; s <= seq; s++) {
-		lat = (t - a->sent_us[s % opt.window]) / HIST_STEP_US;
-		if (lat >= HIST_BUCKETS)
-			lat = HIST_BUCKETS - 1;
-		hist[lat < 0 ? 0 : lat]++;
-	}
+	for (s = a->acked + 1; s <= seq; s++)
+		hist[hist_bucket(t - a->sent_us[s % opt.window])]++;
 	acked_total += seq - a->acked;
 	a->acked = seq;
 	if (seq == opt.records) {
@@ -462,7 +488,10 @@ percentile_ms(double q)
 		if (seen > want || seen == acked_total)
 			break;
 	}
-	return (i + 0.5) * HIST_STEP_US / 1000.0;
+	if (i < HIST_FINE)
+		return (i + 0.5) * HIST_STEP_US / 1000.0;
+	return ((double)HIST_FINE * HIST_STEP_US +
+	    (i - HIST_FINE + 0.5) * HIST_COARSE_US) / 1000.0;
 }
 
 static void
@@ -546,8 +575,10 @@ stop_cb(evutil_socket_t sig, short ev, void *arg)
 	(void)sig;
 	(void)ev;
 	(void)arg;
-	if (opt.mode != M_IDLE)
+	if (opt.mode != M_IDLE) {
 		log_warnx("stopped before the end");
+		t_end = now_us();	/* the rate is over the whole run */
+	}
 	event_base_loopbreak(base);
 }
 
