@@ -424,18 +424,20 @@ hostlog_flush(struct hostlog *hl)
 		state_changed = 1;
 	}
 	hl->dirty = 1;
-	if (syncmode == SYNC_NEVER) {
-		hl->durable = hl->written;
-		hl->dirty = 0;
+	if (syncmode != SYNC_BATCH) {
+		/* This log alone, here; the state file once a second. */
+		if (syncmode == SYNC_NEVER || fdatasync(hl->fd) == 0) {
+			hl->durable = hl->written;
+			hl->dirty = 0;
+		} else
+			hostlog_error(hl, "fdatasync failed");
 		if (!evtimer_pending(round_ev, NULL)) {
 			tv.tv_sec = 1;
 			evtimer_add(round_ev, &tv);
 		}
 		return 0;
 	}
-	if (syncmode == SYNC_ALWAYS)
-		hostlog_round();
-	else if (!syncer_busy() && !evtimer_pending(round_ev, NULL)) {
+	if (!syncer_busy() && !evtimer_pending(round_ev, NULL)) {
 		/* Right after this batch of reads. */
 		tv.tv_sec = 0;
 		evtimer_add(round_ev, &tv);
