@@ -6,7 +6,8 @@ CC	?= cc
 PREFIX	?= /usr/local
 B	= build
 
-PKGS	= libevent libudev
+# libudev and libpcap for the agent, libcrypto for QUIC Initial keys.
+PKGS	= libevent libudev libpcap libcrypto
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -26,10 +27,14 @@ endif
 
 COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
-	common/hostname.c common/num.c common/addr.c common/privdrop.c
+	common/hostname.c common/num.c common/addr.c common/privdrop.c \
+	common/cidr.c
 AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
-	agent/fanwatch.c agent/fanmerge.c
+	agent/fanwatch.c agent/fanmerge.c \
+	agent/capture.c agent/net.c agent/netdev.c $(NET_SRCS)
+# The pure network modules, linked by their unit tests and fuzzers too.
+NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c
@@ -40,15 +45,19 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
-		  test_fanmerge
+		  test_fanmerge test_cidr test_decode test_conv test_names
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
+NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
 TEST_OBJS_fanmerge = $(B)/agent/fanmerge.o $(B)/agent/usbid.o
+TEST_OBJS_decode = $(NET_OBJS)
+TEST_OBJS_conv = $(NET_OBJS)
+TEST_OBJS_names = $(NET_OBJS)
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -75,6 +84,9 @@ FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c $(COMMON_SRCS) $(NET_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iagent -o $@ $^ $(LDLIBS)
 
 $(B)/fuzz/fuzz_usbid: agent/usbid.c
 $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
@@ -115,6 +127,9 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -D -m 644 collector/labwatch-collector.logrotate \
 	    $(DESTDIR)/etc/logrotate.d/labwatch
+	install -d $(DESTDIR)/etc/labwatch
+	[ -e $(DESTDIR)/etc/labwatch/ip.txt ] || \
+	    install -m 644 agent/ip.txt $(DESTDIR)/etc/labwatch/ip.txt
 
 clean:
 	rm -rf $(B)

@@ -19,15 +19,22 @@
 #include "xmalloc.h"
 
 static struct event_base	*base;
+#define STDOUT_BATCH	65536	/* bytes of records a replay gathers */
+
 static struct agent_conf	 conf = {
 	.format = FORMAT_TEXT,
 	.heartbeat = 5,
 	.reconnect_max = 30,
 	.state_dir = "/var/lib/labwatch",
 	.spool_max = 256 * 1024 * 1024,
+	.ip_filter = "/etc/labwatch/ip.txt",
+	.flow_idle_us = 2 * 1000000LL,
+	.flow_active_us = 60 * 1000000LL,
+	.stats_interval = 60,
 };
 static uint64_t			 next_seq = 1;	/* --stdout only */
 static struct buf		 outbuf;
+static int			 net_on;
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -42,13 +49,27 @@ usage(int status)
 "  -F, --format text|json      --stdout line format (default text)\n"
 "      --heartbeat S           seconds between heartbeats (default 5)\n"
 "      --reconnect-max S       longest wait between reconnects (default 30)\n"
-"      --state-dir DIR         stream id and spool (default /var/lib/labwatch)\n"
+"      --state-dir DIR         stream id, spool, known devices (default\n"
+"                              /var/lib/labwatch)\n"
 "      --spool-max BYTES       records kept for the collector (default\n"
 "                              268435456); the oldest go when it is full\n"
 "      --selftest-rate N       emit N agent.selftest records a second (to\n"
 "                              test a pipeline end to end)\n"
 "      --no-usb                do not report USB devices, mounts and files\n"
 "      --no-net                do not capture packets\n"
+"  -i, --interface NAME        capture on this interface (repeatable;\n"
+"                              default: every one that is up)\n"
+"  -r, --read FILE             replay a capture file (pcap, pcapng), exit\n"
+"      --lan CIDR              a LAN range (repeatable; default the private,\n"
+"                              link-local and ULA ranges)\n"
+"      --ignore-port N|none    a service port not logged (repeatable;\n"
+"                              default 53,67,68,123,137,138,1900,5353,5355)\n"
+"      --ip-filter FILE        internet ranges not logged\n"
+"                              (default /etc/labwatch/ip.txt)\n"
+"      --flow-idle S           a conversation ends after S idle seconds\n"
+"                              (default 2)\n"
+"      --flow-active S         interim records every S seconds (default 60)\n"
+"      --stats S               seconds between agent.stats (default 60)\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -56,29 +77,38 @@ usage(int status)
 	exit(status);
 }
 
-void
-agent_emit(struct record *r)
+/* Writes what outbuf holds to standard output. */
+static void
+flush_stdout(void)
 {
 	ssize_t	n;
 	size_t	off;
 
-	r->host = conf.host;
-	if (conf.collector != NULL) {
-		uplink_send(r);
-		return;
-	}
-	r->seq = next_seq++;
-	buf_reset(&outbuf);
-	format_record(&outbuf, r, conf.format);
 	for (off = 0; off < outbuf.len; off += (size_t)n) {
 		n = write(STDOUT_FILENO, outbuf.data + off, outbuf.len - off);
 		if (n == -1 && errno == EINTR)
 			n = 0;
 		else if (n == -1) {
 			log_warn("stdout");
-			return;
+			break;
 		}
 	}
+	buf_reset(&outbuf);
+}
+
+void
+agent_emit(struct record *r)
+{
+	r->host = conf.host;
+	if (conf.collector != NULL) {
+		uplink_send(r);
+		return;
+	}
+	r->seq = next_seq++;
+	format_record(&outbuf, r, conf.format);
+	/* Replay gathers lines; live, each record leaves at once. */
+	if (conf.read_file == NULL || outbuf.len >= STDOUT_BATCH)
+		flush_stdout();
 }
 
 static struct event	*selftest_ev;
@@ -119,10 +149,58 @@ selftest_init(struct event_base *b, int rate)
 	evtimer_add(selftest_ev, &tv);
 }
 
+void
+agent_health(struct record *r)
+{
+	uint64_t	seen, dropped;
+
+	if (!net_on)
+		return;
+	capture_kernel_stats(&seen, &dropped);
+	record_add_int(r, "capture_packets", (int64_t)seen);
+	record_add_int(r, "capture_dropped", (int64_t)dropped);
+}
+
 static void
 stopped(void)
 {
+	flush_stdout();
 	event_base_loopexit(base, NULL);
+}
+
+/* Replay to a collector: exits once every record is acknowledged. */
+static void
+replay_wait_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct event	*self = arg;
+	struct timeval	 tv = { 0, 20000 };
+
+	(void)fd;
+	(void)ev;
+	if (uplink_queued() > 0) {
+		evtimer_add(self, &tv);
+		return;
+	}
+	event_free(self);
+	uplink_shutdown(stopped);
+}
+
+void
+agent_replay_done(void)
+{
+	struct event	*ev;
+	struct record	 r;
+
+	record_init(&r);
+	record_begin(&r, "agent.stop");
+	record_add_str(&r, "reason", "end of capture file");
+	agent_emit(&r);
+	record_free(&r);
+	if (conf.collector != NULL) {
+		ev = evtimer_new(base, replay_wait_cb, event_self_cbarg());
+		event_active(ev, EV_TIMEOUT, 0);
+	} else
+		stopped();
 }
 
 static void
@@ -130,11 +208,15 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	static int	stopping;
 	struct record	r;
+	uint64_t	kseen, kdropped;
 
 	(void)ev;
 	(void)arg;
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
+		if (net_on)
+			net_reload();
 		return;
+	}
 	if (stopping++) {
 		log_warnx("signal %d again: stopping now", (int)sig);
 		event_base_loopbreak(base);
@@ -144,6 +226,13 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	if (selftest_ev != NULL)
 		evtimer_del(selftest_ev);
 	usb_shutdown();
+	if (net_on) {
+		/* Every open conversation ends, then the last agent.stats. */
+		capture_kernel_stats(&kseen, &kdropped);
+		capture_shutdown();
+		net_finish();
+		net_stats(kseen, kdropped);
+	}
 	record_init(&r);
 	record_begin(&r, "agent.stop");
 	record_add_str(&r, "reason", strsignal((int)sig));
@@ -170,6 +259,14 @@ main(int argc, char *argv[])
 		{ "selftest-rate", required_argument, NULL, 5 },
 		{ "no-usb", no_argument, NULL, 6 },
 		{ "no-net", no_argument, NULL, 7 },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "read", required_argument, NULL, 'r' },
+		{ "lan", required_argument, NULL, 8 },
+		{ "ignore-port", required_argument, NULL, 9 },
+		{ "ip-filter", required_argument, NULL, 10 },
+		{ "flow-idle", required_argument, NULL, 11 },
+		{ "flow-active", required_argument, NULL, 12 },
+		{ "stats", required_argument, NULL, 13 },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -181,8 +278,9 @@ main(int argc, char *argv[])
 	char		 hostbuf[256];
 	struct record	 r;
 	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
+	long long	 port;
 
-	while ((ch = getopt_long(argc, argv, "c:sn:F:fvhV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:sn:F:i:r:fvhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -211,6 +309,7 @@ main(int argc, char *argv[])
 			break;
 		case 3:
 			conf.state_dir = optarg;
+			conf.state_dir_set = 1;
 			break;
 		case 4:
 			conf.spool_max = (size_t)num_arg("spool-max", optarg,
@@ -225,6 +324,42 @@ main(int argc, char *argv[])
 			break;
 		case 7:
 			conf.no_net = 1;
+			break;
+		case 'i':
+			conf.interfaces = xreallocarray(conf.interfaces,
+			    (size_t)conf.ninterfaces + 1, sizeof(char *));
+			conf.interfaces[conf.ninterfaces++] = optarg;
+			break;
+		case 'r':
+			conf.read_file = optarg;
+			break;
+		case 8:
+			conf.lan = xreallocarray(conf.lan, (size_t)conf.nlan + 1,
+			    sizeof(char *));
+			conf.lan[conf.nlan++] = optarg;
+			break;
+		case 9:
+			conf.ignore_port_set = 1;
+			if (strcmp(optarg, "none") == 0)
+				break;
+			port = num_arg("ignore-port", optarg, 1, 65535);
+			conf.ignore_port[port / 8] |= (uint8_t)(1 << (port % 8));
+			break;
+		case 10:
+			conf.ip_filter = optarg;
+			conf.ip_filter_set = 1;
+			break;
+		case 11:
+			conf.flow_idle_us = num_arg("flow-idle", optarg, 1,
+			    3600) * 1000000;
+			break;
+		case 12:
+			conf.flow_active_us = num_arg("flow-active", optarg, 1,
+			    86400) * 1000000;
+			break;
+		case 13:
+			conf.stats_interval = (int)num_arg("stats", optarg, 1,
+			    86400);
 			break;
 		case 'f':
 			foreground = 1;
@@ -286,9 +421,28 @@ main(int argc, char *argv[])
 	if (!conf.no_usb)
 		usb_init(base, &conf);
 
+	if (conf.read_file != NULL && conf.no_net)
+		fatalx("--read and --no-net do not go together");
+	if (!conf.no_net) {
+		if (net_init(&conf, conf.read_file != NULL) == -1 ||
+		    capture_init(base, &conf) == -1) {
+			if (conf.read_file != NULL)
+				exit(1);
+			log_warnx("network monitor off");
+		} else
+			net_on = 1;
+	}
+
 	event_base_dispatch(base);
 
 	usb_shutdown();
+	if (net_on) {
+		capture_shutdown();
+		net_shutdown();
+	}
+	free(conf.interfaces);
+	free(conf.lan);
+
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);
 	buf_free(&outbuf);

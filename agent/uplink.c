@@ -239,6 +239,7 @@ uplink_heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	record_add_duration(&r, "uptime", record_now() - up.started);
 	record_add_int(&r, "spool_records", (int64_t)spool_records());
 	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes());
+	agent_health(&r);
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_HEARTBEAT, &r);
 	bufferevent_write(up.bev, up.scratch.data, up.scratch.len);

@@ -274,14 +274,19 @@ def start_collector(port=None, logdir=None, fmt='text', listen=None,
     return proc
 
 
+# The pipeline is tested on its own: no packets, no USB devices.
+QUIET = ['--no-net', '--no-usb']
+
+
 def start_agent(collector_addr, host, heartbeat=None, extra=(), name=None,
                 state_dir=None):
     """Starts an agent in the foreground sending to collector_addr, with
-    its spool in state_dir (a new temporary folder by default)."""
+    its spool in state_dir (a new temporary folder by default), its
+    monitors off (QUIET)."""
     if state_dir is None:
         state_dir = tmpdir('astate-' + host)
     args = [AGENT, '-f', '--collector', collector_addr, '--host', host,
-            '--state-dir', state_dir]
+            '--state-dir', state_dir] + QUIET
     if heartbeat is not None:
         args += ['--heartbeat', str(heartbeat)]
     return start(args + list(extra), name or 'agent-' + host)

@@ -76,7 +76,7 @@ def start_agent(coll, host, rate=RATE, spool_max=None, netns=None,
     state = state or tmpdir('state-' + host)
     args = [AGENT, '-f', '--collector', coll.connect_to(), '--host', host,
             '--state-dir', state, '--selftest-rate', str(rate),
-            '--heartbeat', '1', '--reconnect-max', '1']
+            '--heartbeat', '1', '--reconnect-max', '1'] + lwtest.QUIET
     if spool_max:
         args += ['--spool-max', str(spool_max)]
     if netns:

@@ -367,7 +367,8 @@ def agent_resend():
 def stdout_mode(fmt):
     label = '--stdout ' + fmt
     out = os.path.join(lw.tmpdir(), 'stdout-%s.out' % fmt)
-    agent = lw.start([lw.AGENT, '--stdout', '--host', 'pcS', '--format',
+    agent = lw.start([lw.AGENT, '--stdout'] + lw.QUIET + ['--host', 'pcS',
+                      '--format',
                       fmt], 'agent-stdout-' + fmt, stdout_path=out)
     check('%s: agent.start printed' % label,
           lw.wait_until(lambda: b'agent.start' in lw.read_bytes(out)))

@@ -1,0 +1,386 @@
+/* The conversation table: a chained hash with two time-ordered lists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "names.h"
+#include "xmalloc.h"
+
+#define CONV_BUCKETS_MIN	4096
+#define FRAG_SLOTS		4096	/* remembered first fragments */
+#define FRAG_TTL_US		(30 * 1000000LL)
+#define CONV_STEP_US		(10 * 1000000LL)	/* back this far: a step */
+
+#define IPPROTO_TCP_	6
+
+/* Where the first fragment of a datagram went. */
+struct frag_slot {
+	int64_t		ts;
+	uint32_t	id;
+	uint8_t		af, proto, used, dir;
+	uint8_t		src[16], dst[16];
+	struct conv_key	key;
+};
+
+struct conv_table {
+	struct conv_conf  conf;
+	struct conv	**buckets;
+	size_t		  nbuckets;	/* a power of two */
+	size_t		  count;
+	struct conv	 *ihead, *itail;
+	struct conv	 *ahead, *atail;
+	int64_t		  clock;
+	struct frag_slot *frags;
+};
+
+static uint64_t
+conv_hash(const struct conv_key *k)
+{
+	uint64_t	w[5], h = 0x9e3779b97f4a7c15ULL;
+	int		i;
+
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static void
+conv_key_make(struct conv_key *k, const struct pkt *pk, int reverse,
+    uint16_t rport)
+{
+	memset(k, 0, sizeof(*k));
+	k->af = pk->af;
+	k->proto = pk->proto;
+	k->rport = rport;
+	memcpy(k->ini, reverse ? pk->dst : pk->src, 16);
+	memcpy(k->resp, reverse ? pk->src : pk->dst, 16);
+}
+
+struct conv_table *
+conv_new(const struct conv_conf *conf)
+{
+	struct conv_table	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->conf = *conf;
+	t->nbuckets = CONV_BUCKETS_MIN;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	t->frags = xcalloc(FRAG_SLOTS, sizeof(*t->frags));
+	t->clock = INT64_MIN;
+	return t;
+}
+
+static int
+conv_key_eq(const struct conv_key *a, const struct conv_key *b)
+{
+	uint64_t	x[5], y[5];
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+	    (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+static struct conv *
+conv_find(struct conv_table *t, const struct conv_key *k)
+{
+	struct conv	*c;
+
+	for (c = t->buckets[conv_hash(k) & (t->nbuckets - 1)]; c != NULL;
+	    c = c->hnext)
+		if (conv_key_eq(&c->key, k))
+			return c;
+	return NULL;
+}
+
+static void
+conv_grow(struct conv_table *t)
+{
+	struct conv	**nb, *c, *next;
+	size_t		  i, n = t->nbuckets * 2, h;
+
+	nb = xcalloc(n, sizeof(*nb));
+	for (i = 0; i < t->nbuckets; i++)
+		for (c = t->buckets[i]; c != NULL; c = next) {
+			next = c->hnext;
+			h = conv_hash(&c->key) & (n - 1);
+			c->hnext = nb[h];
+			nb[h] = c;
+		}
+	free(t->buckets);
+	t->buckets = nb;
+	t->nbuckets = n;
+}
+
+/* Intrusive list helpers for the idle (i) and active (a) orders. */
+#define LIST_UNLINK(t, c, P, N, H, T) do {				\
+	if ((c)->P != NULL) (c)->P->N = (c)->N; else (t)->H = (c)->N;	\
+	if ((c)->N != NULL) (c)->N->P = (c)->P; else (t)->T = (c)->P;	\
+	(c)->P = (c)->N = NULL;						\
+} while (0)
+#define LIST_APPEND(t, c, P, N, H, T) do {				\
+	(c)->P = (t)->T; (c)->N = NULL;					\
+	if ((t)->T != NULL) (t)->T->N = (c); else (t)->H = (c);		\
+	(t)->T = (c);							\
+} while (0)
+
+static void
+conv_remove(struct conv_table *t, struct conv *c)
+{
+	struct conv	**pp;
+
+	for (pp = &t->buckets[conv_hash(&c->key) & (t->nbuckets - 1)];
+	    *pp != c; pp = &(*pp)->hnext)
+		;
+	*pp = c->hnext;
+	LIST_UNLINK(t, c, iprev, inext, ihead, itail);
+	LIST_UNLINK(t, c, aprev, anext, ahead, atail);
+	t->count--;
+	names_stream_free(c->stream);
+	free(c->ports);
+	free(c->name);
+	free(c);
+}
+
+static void
+conv_end(struct conv_table *t, struct conv *c)
+{
+	t->conf.emit(c, 1, t->conf.arg);
+	conv_remove(t, c);
+}
+
+static struct conv *
+conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts)
+{
+	struct conv	*c;
+	size_t		 h;
+
+	if (t->count >= t->conf.max_open && t->ihead != NULL)
+		conv_end(t, t->ihead);
+	if (t->count >= t->nbuckets)
+		conv_grow(t);
+	c = xcalloc(1, sizeof(*c));
+	c->key = *k;
+	c->start = c->end = ts;
+	c->interim_at = ts + t->conf.active_us;
+	h = conv_hash(k) & (t->nbuckets - 1);
+	c->hnext = t->buckets[h];
+	t->buckets[h] = c;
+	LIST_APPEND(t, c, iprev, inext, ihead, itail);
+	LIST_APPEND(t, c, aprev, anext, ahead, atail);
+	t->count++;
+	return c;
+}
+
+/* Puts port + 1 (0 marks a free slot) into an open-addressed set. */
+static int
+conv_port_put(uint32_t *set, uint32_t cap, uint32_t v)
+{
+	uint32_t	i;
+
+	for (i = v & (cap - 1); set[i] != 0; i = (i + 1) & (cap - 1))
+		if (set[i] == v)
+			return 0;
+	set[i] = v;
+	return 1;
+}
+
+/* Adds an initiator port to the conversation's set of distinct ports. */
+static void
+conv_add_port(struct conv *c, uint16_t port)
+{
+	uint32_t	*old, j, oldcap;
+
+	if (c->nports == 0) {
+		c->port0 = port;
+		c->nports = 1;
+		return;
+	}
+	if (c->ports_cap == 0) {
+		if (port == c->port0)
+			return;
+		c->ports_cap = 16;
+		c->ports = xcalloc(c->ports_cap, sizeof(*c->ports));
+		conv_port_put(c->ports, c->ports_cap, (uint32_t)c->port0 + 1);
+	}
+	if ((c->nports + 1) * 2 > c->ports_cap) {
+		old = c->ports;
+		oldcap = c->ports_cap;
+		c->ports_cap *= 2;
+		c->ports = xcalloc(c->ports_cap, sizeof(*c->ports));
+		for (j = 0; j < oldcap; j++)
+			if (old[j] != 0)
+				conv_port_put(c->ports, c->ports_cap, old[j]);
+		free(old);
+	}
+	c->nports += (uint32_t)conv_port_put(c->ports, c->ports_cap,
+	    (uint32_t)port + 1);
+}
+
+/*
+ * The clock stepped back (a capture merged from several, the wall clock set
+ * back): conversations would wait for the old time.  Brings their times
+ * down to now, keeping both lists in order.
+ */
+static void
+conv_clock_step(struct conv_table *t, int64_t now)
+{
+	struct conv	*c;
+
+	for (c = t->ihead; c != NULL; c = c->inext) {
+		if (c->end > now)
+			c->end = now;
+		if (c->start > now)
+			c->start = now;
+	}
+	for (c = t->ahead; c != NULL; c = c->anext)
+		if (c->interim_at > now + t->conf.active_us)
+			c->interim_at = now + t->conf.active_us;
+	t->clock = now;
+}
+
+void
+conv_expire(struct conv_table *t, int64_t now)
+{
+	struct conv	*c;
+
+	if (now > t->clock)
+		t->clock = now;
+	else if (now < t->clock - CONV_STEP_US)
+		conv_clock_step(t, now);
+	now = t->clock;
+	while ((c = t->ihead) != NULL && now - c->end > t->conf.idle_us)
+		conv_end(t, c);
+	while ((c = t->ahead) != NULL && now >= c->interim_at) {
+		t->conf.emit(c, 0, t->conf.arg);
+		c->interim_at = now + t->conf.active_us;
+		LIST_UNLINK(t, c, aprev, anext, ahead, atail);
+		LIST_APPEND(t, c, aprev, anext, ahead, atail);
+	}
+}
+
+static struct frag_slot *
+frag_slot(struct conv_table *t, const struct pkt *pk)
+{
+	uint64_t	h = pk->frag_id * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)pk->src[pk->af == 4 ? 3 : 15] << 8 |
+	    pk->dst[pk->af == 4 ? 3 : 15];
+	h *= 0xff51afd7ed558ccdULL;
+	return &t->frags[(h >> 32) & (FRAG_SLOTS - 1)];
+}
+
+static int
+frag_match(const struct frag_slot *f, const struct pkt *pk, int64_t now)
+{
+	return f->used && f->id == pk->frag_id && f->af == pk->af &&
+	    f->proto == pk->proto && now - f->ts <= FRAG_TTL_US &&
+	    memcmp(f->src, pk->src, 16) == 0 &&
+	    memcmp(f->dst, pk->dst, 16) == 0;
+}
+
+struct conv *
+conv_packet(struct conv_table *t, const struct pkt *pk, int64_t ts,
+    enum conv_dir *dir)
+{
+	struct frag_slot	*f;
+	struct conv_key		 k;
+	struct conv		*c;
+	uint16_t		 sport = 0, dport = 0;
+
+	conv_expire(t, ts);
+	ts = t->clock;
+	if (pk->frag == FRAG_LATER) {
+		f = frag_slot(t, pk);
+		if (!frag_match(f, pk, ts) || (c = conv_find(t, &f->key)) ==
+		    NULL)
+			return NULL;
+		*dir = f->dir;
+		goto count;
+	}
+	if (pk->has_ports) {
+		sport = pk->sport;
+		dport = pk->dport;
+	}
+	if (pk->proto == IPPROTO_TCP_ &&
+	    (pk->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		conv_key_make(&k, pk, 0, dport);
+		*dir = CONV_OUT;
+		if ((c = conv_find(t, &k)) == NULL)
+			c = conv_create(t, &k, ts);
+	} else if (sport < dport && (conv_key_make(&k, pk, 1, sport),
+	    c = conv_find(t, &k)) != NULL)
+		*dir = CONV_IN;		/* servers mostly have the low port */
+	else if ((conv_key_make(&k, pk, 0, dport), c = conv_find(t, &k)) !=
+	    NULL)
+		*dir = CONV_OUT;
+	else {
+		conv_key_make(&k, pk, 1, sport);
+		if (sport >= dport && (c = conv_find(t, &k)) != NULL)
+			*dir = CONV_IN;
+		else if (sport < 1024 && dport >= 1024) {
+			*dir = CONV_IN;
+			c = conv_create(t, &k, ts);
+		} else {
+			conv_key_make(&k, pk, 0, dport);
+			*dir = CONV_OUT;
+			c = conv_create(t, &k, ts);
+		}
+	}
+	conv_add_port(c, *dir == CONV_OUT ? sport : dport);
+	if (pk->frag == FRAG_FIRST) {
+		f = frag_slot(t, pk);
+		f->used = 1;
+		f->ts = ts;
+		f->id = pk->frag_id;
+		f->af = pk->af;
+		f->proto = pk->proto;
+		f->dir = (uint8_t)*dir;
+		memcpy(f->src, pk->src, 16);
+		memcpy(f->dst, pk->dst, 16);
+		f->key = c->key;
+	}
+count:
+	c->packets[*dir]++;
+	c->bytes[*dir] += pk->ip_len;
+	c->end = ts;
+	if (t->itail != c) {
+		LIST_UNLINK(t, c, iprev, inext, ihead, itail);
+		LIST_APPEND(t, c, iprev, inext, ihead, itail);
+	}
+	return c;
+}
+
+void
+conv_flush(struct conv_table *t)
+{
+	while (t->ihead != NULL)
+		conv_end(t, t->ihead);
+}
+
+void
+conv_free(struct conv_table *t)
+{
+	if (t == NULL)
+		return;
+	conv_flush(t);
+	free(t->buckets);
+	free(t->frags);
+	free(t);
+}
+
+size_t
+conv_open(const struct conv_table *t)
+{
+	return t->count;
+}
+
+int64_t
+conv_clock(const struct conv_table *t)
+{
+	return t->clock;
+}

@@ -1,0 +1,80 @@
+/*
+ * The conversation table: packets in, conversation records out.  A
+ * conversation is (protocol, initiator, responder, responder port); it ends
+ * after idle_us without a packet and reports an interim record every
+ * active_us while it runs.  No I/O: time comes with each packet.
+ */
+#ifndef LABWATCH_CONV_H
+#define LABWATCH_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+struct conv_key {
+	uint8_t		af;		/* 4 or 6 */
+	uint8_t		proto;
+	uint16_t	rport;		/* responder port, 0 without ports */
+	uint8_t		ini[16];	/* initiator address */
+	uint8_t		resp[16];	/* responder address */
+	uint8_t		pad[4];		/* zero: the key hashes as 5 words */
+};
+
+enum conv_dir {
+	CONV_OUT = 0,			/* initiator to responder */
+	CONV_IN = 1,
+};
+
+struct names_stream;
+
+struct conv {
+	struct conv_key	 key;
+	struct conv	*hnext;			/* hash chain */
+	struct conv	*iprev, *inext;		/* by last packet */
+	struct conv	*aprev, *anext;		/* by next interim */
+	int64_t		 start, end;		/* first and last packet, µs */
+	int64_t		 interim_at;		/* next interim record */
+	uint64_t	 packets[2], bytes[2];	/* by enum conv_dir */
+	uint32_t	 nports;		/* distinct initiator ports */
+	uint32_t	 ports_cap;		/* slots in ports, 0: inline */
+	uint16_t	 port0;
+	uint32_t	*ports;			/* open-addressed set */
+	char		*name;			/* owned, or NULL */
+	int		 name_source;		/* enum names_source */
+	struct names_stream *stream;		/* TLS reassembly, or NULL */
+};
+
+/* Called for every record: final 0 for an interim record, 1 at the end. */
+typedef void (*conv_emit_fn)(const struct conv *, int final, void *arg);
+
+struct conv_conf {
+	int64_t		 idle_us;
+	int64_t		 active_us;
+	size_t		 max_open;	/* the oldest ends early beyond this */
+	conv_emit_fn	 emit;
+	void		*arg;
+};
+
+struct conv_table;
+
+struct conv_table *conv_new(const struct conv_conf *);
+/* Ends every open conversation (emitting them) and frees the table. */
+void	conv_free(struct conv_table *);
+/*
+ * Counts one decoded IP packet seen at ts (µs).  Ends what went idle first.
+ * Returns its conversation and sets *dir, or NULL when the packet cannot
+ * be placed (a later fragment of an unknown datagram).
+ */
+struct conv *conv_packet(struct conv_table *, const struct pkt *, int64_t ts,
+	    enum conv_dir *dir);
+/* Ends idle conversations and emits due interim records at time now. */
+void	conv_expire(struct conv_table *, int64_t now);
+/* Ends every open conversation now. */
+void	conv_flush(struct conv_table *);
+/* Open conversations. */
+size_t	conv_open(const struct conv_table *);
+/* The latest time the table has seen. */
+int64_t	conv_clock(const struct conv_table *);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * The network monitor's middle: decoded packets go to the conversation
+ * table, DNS answers to the name cache, neighbours to netdev.c; ended
+ * conversations become flow.lan / flow.internet records.
+ */
+#include <arpa/inet.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cidr.h"
+#include "conv.h"
+#include "decode.h"
+#include "log.h"
+#include "names.h"
+#include "xmalloc.h"
+
+#define NAMES_CACHE_ENTRIES	8192
+#define CONV_OPEN_MAX		(1 << 20)
+#define FILTERED_MAX		1024
+#define QUIC_TRIES		16	/* first packets tried as QUIC Initials */
+
+#define IPPROTO_ICMP_		1
+#define IPPROTO_TCP_		6
+#define IPPROTO_UDP_		17
+#define IPPROTO_ICMPV6_		58
+
+static const char *const lan_default[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+	"fc00::/7", "fe80::/10", NULL,
+};
+
+static const uint16_t ignore_default[] = {
+	53, 67, 68, 123, 137, 138, 1900, 5353, 5355, 0,
+};
+
+static const struct agent_conf	*conf;
+static int			 replay;
+static struct conv_table	*convs;
+static struct names_cache	*dns;
+static struct cidr_set		*lan;
+static struct cidr_set		*filter;
+static uint8_t			 ignore[65536 / 8];
+
+static struct {
+	uint64_t	packets;	/* handed to net_packet */
+	uint64_t	bad;		/* truncated or malformed */
+	uint64_t	unplaced;	/* later fragments of unknown datagrams */
+} st;
+
+/* Conversations not logged because of ip.txt, per label. */
+static struct {
+	char		*label;
+	uint64_t	 count;
+}				 filtered[FILTERED_MAX];
+static int			 nfiltered;
+
+static void
+net_count_filtered(const char *label)
+{
+	int	i;
+
+	for (i = 0; i < nfiltered; i++)
+		if (strcmp(filtered[i].label, label) == 0)
+			break;
+	if (i == nfiltered) {
+		if (nfiltered == FILTERED_MAX)
+			i = FILTERED_MAX - 1;	/* the last one takes the rest */
+		else
+			filtered[nfiltered++].label = xstrdup(label);
+	}
+	filtered[i].count++;
+}
+
+static const char *
+net_proto_str(uint8_t proto, char buf[4])
+{
+	switch (proto) {
+	case IPPROTO_TCP_:
+		return "tcp";
+	case IPPROTO_UDP_:
+		return "udp";
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		return "icmp";
+	default:
+		snprintf(buf, 4, "%u", proto);
+		return buf;
+	}
+}
+
+static void
+net_emit_cb(const struct conv *c, int final, void *arg)
+{
+	const struct conv_key	*k = &c->key;
+	const uint8_t		*remote;
+	const char		*name = NULL;
+	char			 a[INET6_ADDRSTRLEN], pbuf[4];
+	int			 af = k->af == 4 ? AF_INET : AF_INET6;
+	int			 ini_lan, resp_lan, label, source = NAME_NONE;
+	struct record		 r;
+
+	(void)arg;
+	ini_lan = cidr_lookup(lan, k->af, k->ini) >= 0;
+	resp_lan = cidr_lookup(lan, k->af, k->resp) >= 0;
+	if (!ini_lan || !resp_lan) {
+		remote = ini_lan || !resp_lan ? k->resp : k->ini;
+		if (filter != NULL &&
+		    (label = cidr_lookup(filter, k->af, remote)) >= 0) {
+			if (final)
+				net_count_filtered(cidr_label_name(filter,
+				    label));
+			return;
+		}
+		if (c->name != NULL) {
+			name = c->name;
+			source = c->name_source;
+		} else if ((name = names_cache_lookup(dns, k->af, remote)) !=
+		    NULL)
+			source = NAME_DNS;
+	}
+	record_init(&r);
+	record_begin(&r, ini_lan && resp_lan ? "flow.lan" : "flow.internet");
+	if (replay)
+		r.ts_us = final ? c->end : conv_clock(convs);
+	record_add_str(&r, "proto", net_proto_str(k->proto, pbuf));
+	record_add_str(&r, "src", inet_ntop(af, k->ini, a, sizeof(a)));
+	record_add_str(&r, "dst", inet_ntop(af, k->resp, a, sizeof(a)));
+	record_add_int(&r, "dport", k->rport);
+	record_add_int(&r, "packets_out", (int64_t)c->packets[CONV_OUT]);
+	record_add_int(&r, "bytes_out", (int64_t)c->bytes[CONV_OUT]);
+	record_add_int(&r, "packets_in", (int64_t)c->packets[CONV_IN]);
+	record_add_int(&r, "bytes_in", (int64_t)c->bytes[CONV_IN]);
+	record_add_int(&r, "connections", c->nports);
+	record_add_time(&r, "start", c->start);
+	record_add_time(&r, "end", c->end);
+	record_add_duration(&r, "duration", c->end - c->start);
+	record_add_bool(&r, "final", final);
+	if (name != NULL) {
+		record_add_str(&r, "name", name);
+		record_add_str(&r, "name_source", names_source_str(source));
+	}
+	agent_emit(&r);
+	record_free(&r);
+}
+
+/* Builds a prefix set from CIDR strings; a bad one is fatal at start. */
+static struct cidr_set *
+net_lan_set(const char *const *cidrs, int n)
+{
+	struct cidr_set	*s = cidr_new();
+	const char	*err;
+	uint8_t		 addr[16];
+	int		 i, af, plen;
+
+	for (i = 0; i < n; i++) {
+		if (cidr_parse(cidrs[i], &af, addr, &plen, &err) == -1)
+			fatalx("--lan %s: %s", cidrs[i], err);
+		cidr_add(s, af, addr, plen, cidr_label(s, "lan"));
+	}
+	return s;
+}
+
+/* Loads ip.txt into a new set; NULL when it cannot be read at all. */
+static struct cidr_set *
+net_load_filter(void)
+{
+	struct cidr_set	*s = cidr_new();
+	int		 bad;
+
+	if (!conf->ip_filter_set && access(conf->ip_filter, F_OK) == -1) {
+		log_debug("%s: absent, no filter", conf->ip_filter);
+		cidr_free(s);
+		return NULL;
+	}
+	if ((bad = cidr_load(s, conf->ip_filter, "unlabeled")) == -1) {
+		cidr_free(s);
+		return NULL;
+	}
+	log_info("%s: %zu prefixes%s", conf->ip_filter, cidr_count(s),
+	    bad ? ", bad lines skipped" : "");
+	return s;
+}
+
+int
+net_init(const struct agent_conf *c, int is_replay)
+{
+	struct conv_conf	cc;
+	int			i;
+
+	conf = c;
+	replay = is_replay;
+	if (conf->lan != NULL)
+		lan = net_lan_set(conf->lan, conf->nlan);
+	else
+		lan = net_lan_set(lan_default,
+		    (int)(sizeof(lan_default) / sizeof(lan_default[0])) - 1);
+	if (conf->ignore_port_set)
+		memcpy(ignore, conf->ignore_port, sizeof(ignore));
+	else
+		for (i = 0; ignore_default[i] != 0; i++)
+			ignore[ignore_default[i] / 8] |=
+			    1 << (ignore_default[i] % 8);
+	if ((filter = net_load_filter()) == NULL && conf->ip_filter_set)
+		return -1;
+	dns = names_cache_new(NAMES_CACHE_ENTRIES);
+	memset(&cc, 0, sizeof(cc));
+	cc.idle_us = conf->flow_idle_us;
+	cc.active_us = conf->flow_active_us;
+	cc.max_open = CONV_OPEN_MAX;
+	cc.emit = net_emit_cb;
+	convs = conv_new(&cc);
+	netdev_init(conf->state_dir, !replay || conf->state_dir_set);
+	return 0;
+}
+
+void
+net_reload(void)
+{
+	struct cidr_set	*s;
+
+	if ((s = net_load_filter()) == NULL) {
+		log_warnx("%s: keeping the filter loaded before",
+		    conf->ip_filter);
+		return;
+	}
+	cidr_free(filter);
+	filter = s;
+}
+
+static int
+net_ignored_port(uint16_t port)
+{
+	return ignore[port / 8] & (1 << (port % 8));
+}
+
+/* DNS answers, over UDP or in one TCP segment, feed the name cache. */
+static void
+net_dns(const struct pkt *pk)
+{
+	if (pk->proto == IPPROTO_UDP_)
+		names_dns_response(dns, pk->payload, pk->payload_len);
+	else if (pk->proto == IPPROTO_TCP_ && pk->payload_len > 2)
+		names_dns_response(dns, pk->payload + 2, pk->payload_len - 2);
+}
+
+void
+net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
+    size_t wirelen)
+{
+	struct pkt	 pk;
+	struct conv	*c;
+	enum conv_dir	 dir;
+	char		 name[NAMES_MAX];
+	int		 rv, src;
+
+	st.packets++;
+	rv = decode_packet(dlt, p, caplen, wirelen, &pk);
+	if (rv == DECODE_TRUNCATED || rv == DECODE_MALFORMED) {
+		st.bad++;
+		return;
+	}
+	if (pk.nb_af != 0 && lan != NULL &&
+	    cidr_lookup(lan, pk.nb_af, pk.nb_ip) >= 0)
+		netdev_seen(pk.nb_af, pk.nb_mac, pk.nb_ip, ts, replay);
+	if (rv != DECODE_OK || pk.af == 0) {
+		conv_expire(convs, ts);
+		return;
+	}
+	if (pk.has_ports && pk.sport == 53 && pk.payload_len > 0)
+		net_dns(&pk);
+	if (decode_addr_loopback(pk.af, pk.src) ||
+	    decode_addr_loopback(pk.af, pk.dst) || pk.l2_group ||
+	    decode_addr_group(pk.af, pk.dst) ||
+	    (pk.proto == IPPROTO_ICMPV6_ && pk.icmp_type >= 133 &&
+	    pk.icmp_type <= 137) ||
+	    (pk.has_ports && (net_ignored_port(pk.sport) ||
+	    net_ignored_port(pk.dport)))) {
+		conv_expire(convs, ts);
+		return;
+	}
+	if ((c = conv_packet(convs, &pk, ts, &dir)) == NULL) {
+		st.unplaced++;
+		return;
+	}
+	if (dir != CONV_OUT || pk.payload_len == 0 ||
+	    c->name_source == NAME_SNI)
+		return;
+	if (pk.proto == IPPROTO_TCP_)
+		src = names_stream_feed(&c->stream, pk.tcp_seq, pk.payload,
+		    pk.payload_len, name);
+	else if (pk.proto == IPPROTO_UDP_ && (pk.payload[0] & 0xc0) == 0xc0 &&
+	    c->packets[CONV_OUT] <= QUIC_TRIES)
+		src = names_quic_feed(&c->stream, pk.payload, pk.payload_len,
+		    name);
+	else
+		return;
+	if (src > c->name_source) {
+		free(c->name);
+		c->name = xstrdup(name);
+		c->name_source = src;
+	}
+}
+
+void
+net_tick(int64_t now)
+{
+	conv_expire(convs, now);
+}
+
+void
+net_stats(uint64_t kseen, uint64_t kdropped)
+{
+	struct record	r;
+	char		item[CIDR_LINE_MAX + 32];
+	int		i, n;
+
+	record_init(&r);
+	record_begin(&r, "agent.stats");
+	if (replay)
+		r.ts_us = conv_clock(convs);
+	record_add_int(&r, "packets", (int64_t)st.packets);
+	if (!replay) {
+		record_add_int(&r, "kernel_packets", (int64_t)kseen);
+		record_add_int(&r, "dropped", (int64_t)kdropped);
+	} else
+		record_add_int(&r, "dropped", 0);
+	record_add_int(&r, "malformed", (int64_t)st.bad);
+	record_add_int(&r, "fragments_unplaced", (int64_t)st.unplaced);
+	record_add_int(&r, "conversations", (int64_t)conv_open(convs));
+	record_add_list(&r, "filtered");
+	for (i = 0; i < nfiltered; i++) {
+		n = snprintf(item, sizeof(item), "%s %" PRIu64,
+		    filtered[i].label, filtered[i].count);
+		record_list_add(&r, item, (size_t)n < sizeof(item) ?
+		    (size_t)n : sizeof(item) - 1);
+	}
+	agent_emit(&r);
+	record_free(&r);
+}
+
+void
+net_finish(void)
+{
+	if (convs != NULL)
+		conv_flush(convs);
+}
+
+void
+net_shutdown(void)
+{
+	int	i;
+
+	if (convs == NULL)
+		return;
+	conv_free(convs);
+	convs = NULL;
+	names_cache_free(dns);
+	cidr_free(lan);
+	cidr_free(filter);
+	for (i = 0; i < nfiltered; i++)
+		free(filtered[i].label);
+	nfiltered = 0;
+	netdev_shutdown();
+}

@@ -1,0 +1,259 @@
+/*
+ * New devices on the LAN: the first time a (MAC, IP) pair shows up in ARP
+ * or neighbour discovery, a net.device record.  Known pairs are kept in
+ * STATE_DIR/devices, one "MAC IP" a line, so a restart stays quiet.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define NETDEV_MAX	65536		/* pairs remembered */
+#define NETDEV_FILE	"devices"
+#define OUI_PATH	"/usr/share/ieee-data/oui.txt"
+#define OUI_NAME_MAX	96
+
+struct netdev {
+	uint8_t	used, af, mac[6], ip[16];
+};
+
+struct oui {
+	uint32_t	prefix;
+	char		name[OUI_NAME_MAX];
+};
+
+static struct netdev	*set;
+static size_t		 set_cap, set_count;
+static char		*state_path;
+static struct oui	*ouis;
+static size_t		 nouis;
+static int		 full_warned;
+
+static size_t
+netdev_hash(const struct netdev *d)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+	size_t		i;
+
+	for (i = 0; i < 6; i++)
+		h = (h ^ d->mac[i]) * 0x100000001b3ULL;
+	for (i = 0; i < 16; i++)
+		h = (h ^ d->ip[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ d->af);
+}
+
+/* Adds the pair; returns 1 if it is new, 0 if known or the set is full. */
+static int
+netdev_add(const struct netdev *d)
+{
+	struct netdev	*old;
+	size_t		 i, j, oldcap;
+
+	if (set_count >= NETDEV_MAX) {
+		if (!full_warned++)
+			log_warnx("%d devices known: not tracking more",
+			    NETDEV_MAX);
+		return 0;
+	}
+	if ((set_count + 1) * 2 > set_cap) {
+		old = set;
+		oldcap = set_cap;
+		set_cap = set_cap ? set_cap * 2 : 256;
+		set = xcalloc(set_cap, sizeof(*set));
+		set_count = 0;
+		for (j = 0; j < oldcap; j++)
+			if (old[j].used)
+				netdev_add(&old[j]);
+		free(old);
+	}
+	for (i = netdev_hash(d) & (set_cap - 1); set[i].used;
+	    i = (i + 1) & (set_cap - 1))
+		if (set[i].af == d->af && memcmp(set[i].mac, d->mac, 6) == 0 &&
+		    memcmp(set[i].ip, d->ip, 16) == 0)
+			return 0;
+	set[i] = *d;
+	set[i].used = 1;
+	set_count++;
+	return 1;
+}
+
+static int
+netdev_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int	b[6];
+	int		i, n;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3],
+	    &b[4], &b[5], &n) != 6 || s[n] != '\0')
+		return -1;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* Reads the known pairs; a bad line is reported and skipped. */
+static void
+netdev_load(void)
+{
+	struct netdev	 d;
+	FILE		*f;
+	char		 line[256], mac[64], ip[INET6_ADDRSTRLEN + 1];
+	size_t		 lineno = 0;
+
+	if ((f = fopen(state_path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s", state_path);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		memset(&d, 0, sizeof(d));
+		if (sscanf(line, "%63s %46s", mac, ip) != 2 ||
+		    netdev_parse_mac(mac, d.mac) == -1) {
+			log_warnx("%s:%zu: expected MAC IP", state_path,
+			    lineno);
+			continue;
+		}
+		if (inet_pton(AF_INET, ip, d.ip) == 1)
+			d.af = 4;
+		else if (inet_pton(AF_INET6, ip, d.ip) == 1)
+			d.af = 6;
+		else {
+			log_warnx("%s:%zu: %s: not an IP address", state_path,
+			    lineno, ip);
+			continue;
+		}
+		netdev_add(&d);
+	}
+	fclose(f);
+}
+
+static int
+oui_cmp(const void *a, const void *b)
+{
+	const struct oui	*x = a, *y = b;
+
+	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+}
+
+/* Reads the IEEE registry's "XX-XX-XX   (hex)\t\tVendor" lines. */
+static void
+oui_load(void)
+{
+	FILE		*f;
+	char		 line[512], *p;
+	unsigned int	 a, b, c;
+	size_t		 cap = 0, len;
+	int		 n;
+
+	if ((f = fopen(OUI_PATH, "re")) == NULL) {
+		log_debug("%s: %s: no vendor names", OUI_PATH,
+		    strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%2x-%2x-%2x (hex)%n", &a, &b, &c, &n) != 3 ||
+		    strstr(line, "(hex)") == NULL)
+			continue;
+		for (p = strstr(line, "(hex)") + 5; *p == ' ' || *p == '\t';
+		    p++)
+			;
+		len = strcspn(p, "\r\n");
+		if (len == 0)
+			continue;
+		if (nouis == cap) {
+			cap = cap ? cap * 2 : 4096;
+			ouis = xreallocarray(ouis, cap, sizeof(*ouis));
+		}
+		ouis[nouis].prefix = a << 16 | b << 8 | c;
+		snprintf(ouis[nouis].name, OUI_NAME_MAX, "%.*s", (int)len, p);
+		nouis++;
+	}
+	fclose(f);
+	qsort(ouis, nouis, sizeof(*ouis), oui_cmp);
+}
+
+static const char *
+oui_vendor(const uint8_t mac[6])
+{
+	struct oui	 key, *o;
+
+	if (nouis == 0 || (mac[0] & 0x02))	/* locally administered */
+		return NULL;
+	key.prefix = (uint32_t)mac[0] << 16 | mac[1] << 8 | mac[2];
+	o = bsearch(&key, ouis, nouis, sizeof(*ouis), oui_cmp);
+	return o != NULL ? o->name : NULL;
+}
+
+void
+netdev_init(const char *state_dir, int persist)
+{
+	if (persist && state_dir != NULL) {
+		if (mkdir(state_dir, 0750) == -1 && errno != EEXIST)
+			log_warn("%s", state_dir);
+		xasprintf(&state_path, "%s/%s", state_dir, NETDEV_FILE);
+		netdev_load();
+	}
+	oui_load();
+}
+
+void
+netdev_seen(int af, const uint8_t mac[6], const uint8_t *ip, int64_t ts,
+    int replay)
+{
+	struct netdev	 d;
+	struct record	 r;
+	const char	*vendor;
+	char		 m[18], a[INET6_ADDRSTRLEN];
+	FILE		*f;
+
+	memset(&d, 0, sizeof(d));
+	d.af = (uint8_t)af;
+	memcpy(d.mac, mac, 6);
+	memcpy(d.ip, ip, af == 4 ? 4 : 16);
+	if (!netdev_add(&d))
+		return;
+	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+	    mac[1], mac[2], mac[3], mac[4], mac[5]);
+	inet_ntop(af == 4 ? AF_INET : AF_INET6, d.ip, a, sizeof(a));
+	if (state_path != NULL) {
+		if ((f = fopen(state_path, "ae")) == NULL)
+			log_warn("%s", state_path);
+		else {
+			fprintf(f, "%s %s\n", m, a);
+			if (fclose(f) == EOF)
+				log_warn("%s", state_path);
+		}
+	}
+	record_init(&r);
+	record_begin(&r, "net.device");
+	if (replay)
+		r.ts_us = ts;
+	record_add_str(&r, "mac", m);
+	record_add_str(&r, "ip", a);
+	if ((vendor = oui_vendor(mac)) != NULL)
+		record_add_str(&r, "vendor", vendor);
+	agent_emit(&r);
+	record_free(&r);
+}
+
+void
+netdev_shutdown(void)
+{
+	free(set);
+	set = NULL;
+	set_cap = set_count = 0;
+	free(state_path);
+	state_path = NULL;
+	free(ouis);
+	ouis = NULL;
+	nouis = 0;
+}

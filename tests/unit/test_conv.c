@@ -1,0 +1,279 @@
+/* Unit tests for the conversation table (agent/conv.c): exact counts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conv.h"
+
+#define S	1000000LL	/* one second in µs */
+
+struct seen {
+	int		n, finals;
+	struct conv	last;		/* a copy of the last record's conv */
+	struct conv	rec[16];
+	int		final[16];
+};
+
+static void
+emit_cb(const struct conv *c, int final, void *arg)
+{
+	struct seen	*s = arg;
+
+	if (s->n < 16) {
+		s->rec[s->n] = *c;
+		s->final[s->n] = final;
+	}
+	s->n++;
+	s->finals += final;
+	s->last = *c;
+}
+
+static struct conv_table *
+table(struct seen *s)
+{
+	struct conv_conf	cc = {
+		.idle_us = 2 * S, .active_us = 60 * S, .max_open = 1000,
+		.emit = emit_cb, .arg = s,
+	};
+
+	memset(s, 0, sizeof(*s));
+	return conv_new(&cc);
+}
+
+/* A TCP or UDP packet a:sport -> b:dport of ip_len bytes (IPv4). */
+static struct pkt
+mk(uint8_t proto, uint8_t a, uint16_t sport, uint8_t b, uint16_t dport,
+    uint8_t flags, uint32_t len)
+{
+	struct pkt	pk;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.af = 4;
+	pk.proto = proto;
+	pk.has_ports = 1;
+	pk.sport = sport;
+	pk.dport = dport;
+	pk.tcp_flags = flags;
+	pk.ip_len = len;
+	memcpy(pk.src, (uint8_t []){ 10, 0, 0, a }, 4);
+	memcpy(pk.dst, (uint8_t []){ 10, 0, 0, b }, 4);
+	return pk;
+}
+
+static void
+feed(struct conv_table *t, struct pkt pk, int64_t ts)
+{
+	enum conv_dir	dir;
+
+	assert_non_null(conv_packet(t, &pk, ts, &dir));
+}
+
+/* Two connections to one server port are one conversation. */
+static void
+test_connections(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(6, 1, 40000, 2, 445, TCP_SYN, 60), 0);
+	feed(t, mk(6, 2, 445, 1, 40000, TCP_SYN | TCP_ACK, 60), 1000);
+	feed(t, mk(6, 1, 40000, 2, 445, TCP_ACK, 1500), 2000);
+	feed(t, mk(6, 1, 40001, 2, 445, TCP_SYN, 60), 3000);
+	feed(t, mk(6, 2, 445, 1, 40001, TCP_ACK, 40), 4000);
+	assert_int_equal(conv_open(t), 1);
+	conv_flush(t);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.finals, 1);
+	assert_int_equal(s.last.key.ini[3], 1);
+	assert_int_equal(s.last.key.resp[3], 2);
+	assert_int_equal(s.last.key.rport, 445);
+	assert_int_equal(s.last.packets[CONV_OUT], 3);
+	assert_int_equal(s.last.bytes[CONV_OUT], 60 + 1500 + 60);
+	assert_int_equal(s.last.packets[CONV_IN], 2);
+	assert_int_equal(s.last.bytes[CONV_IN], 100);
+	assert_int_equal(s.last.nports, 2);
+	assert_int_equal(s.last.start, 0);
+	assert_int_equal(s.last.end, 4000);
+	conv_free(t);
+}
+
+/* Idle more than 2 s ends it; exactly 2 s does not. */
+static void
+test_idle(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(17, 1, 5000, 2, 9000, 0, 100), 0);
+	feed(t, mk(17, 2, 9000, 1, 5000, 0, 100), 2 * S);
+	assert_int_equal(s.n, 0);
+	feed(t, mk(17, 1, 5000, 2, 9000, 0, 100), 4 * S + 1);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 1);
+	assert_int_equal(s.rec[0].packets[CONV_IN], 1);
+	assert_int_equal(s.rec[0].end, 2 * S);
+	conv_expire(t, 7 * S);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.rec[1].start, 4 * S + 1);
+	assert_int_equal(conv_open(t), 0);
+	conv_free(t);
+}
+
+/* A first packet from a low port to a high one: the other side began. */
+static void
+test_port_rule(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(17, 2, 161, 1, 40000, 0, 80), 0);
+	feed(t, mk(17, 1, 40000, 2, 161, 0, 70), 10);
+	feed(t, mk(6, 3, 20, 1, 50000, TCP_SYN, 60), 20);	/* active FTP */
+	conv_flush(t);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.rec[0].key.ini[3], 1);
+	assert_int_equal(s.rec[0].key.rport, 161);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 1);
+	assert_int_equal(s.rec[0].bytes[CONV_IN], 80);
+	/* The SYN sender is the initiator even from port 20. */
+	assert_int_equal(s.rec[1].key.ini[3], 3);
+	assert_int_equal(s.rec[1].key.rport, 50000);
+	conv_free(t);
+}
+
+/* Interim records every active period, cumulative, then the final. */
+static void
+test_active(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+	int64_t			 ts;
+
+	(void)state;
+	t = table(&s);
+	for (ts = 0; ts <= 130 * S; ts += S)
+		feed(t, mk(6, 1, 40000, 2, 22, TCP_ACK, 100), ts);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.final[0], 0);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 60);
+	assert_int_equal(s.rec[1].packets[CONV_OUT], 120);
+	conv_flush(t);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.final[2], 1);
+	assert_int_equal(s.rec[2].packets[CONV_OUT], 131);
+	conv_free(t);
+}
+
+/* A later fragment counts to its datagram's conversation when known. */
+static void
+test_fragments(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+	struct pkt		 first, later, stray;
+	enum conv_dir		 dir;
+
+	(void)state;
+	t = table(&s);
+	first = mk(17, 1, 7000, 2, 7001, 0, 1500);
+	first.frag = FRAG_FIRST;
+	first.frag_id = 77;
+	later = first;
+	later.frag = FRAG_LATER;
+	later.has_ports = 0;
+	later.ip_len = 500;
+	stray = later;
+	stray.frag_id = 78;
+	feed(t, first, 0);
+	feed(t, later, 10);
+	assert_null(conv_packet(t, &stray, 20, &dir));
+	conv_flush(t);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 2);
+	assert_int_equal(s.rec[0].bytes[CONV_OUT], 2000);
+	conv_free(t);
+}
+
+/* Many distinct initiator ports, and the table growing. */
+static void
+test_many(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+	int			 i;
+
+	(void)state;
+	t = table(&s);
+	for (i = 0; i < 3000; i++)
+		feed(t, mk(6, 1, (uint16_t)(1024 + i), 2, 80, TCP_SYN, 60), i);
+	for (i = 0; i < 3000; i++)
+		feed(t, mk(6, 1, (uint16_t)(1024 + i), 2, 80, TCP_ACK, 40),
+		    3000 + i);
+	assert_int_equal(conv_open(t), 1);
+	for (i = 0; i < 900; i++)
+		feed(t, mk(17, 5, 9999, (uint8_t)(i % 250), (uint16_t)(2000 +
+		    i), 0, 10), 7000 + i);
+	assert_int_equal(conv_open(t), 901);
+	/* max_open 1000: the least recently seen end early. */
+	for (i = 0; i < 200; i++)
+		feed(t, mk(17, 6, 9999, 1, (uint16_t)(5000 + i), 0, 10),
+		    8000 + i);
+	assert_int_equal(conv_open(t), 1000);
+	assert_int_equal(s.n, 101);
+	assert_int_equal(s.rec[0].nports, 3000);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 6000);
+	conv_free(t);
+	assert_int_equal(s.n, 1101);
+}
+
+/* A clock stepped back an hour does not hold conversations open. */
+static void
+test_clock_step(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(17, 1, 5000, 2, 9000, 0, 100), 3600 * S);
+	feed(t, mk(17, 1, 5001, 2, 9001, 0, 100), 3600 * S + 1);
+	/* One second back is jitter: the clock holds. */
+	feed(t, mk(17, 1, 5000, 2, 9000, 0, 100), 3599 * S);
+	assert_int_equal(conv_clock(t), 3600 * S + 1);
+	/* An hour back is a step: 3 s later both have gone idle. */
+	conv_expire(t, 10 * S);
+	assert_int_equal(s.n, 0);
+	conv_expire(t, 13 * S);
+	assert_int_equal(s.n, 2);
+	/* In idle order: 9001 (one packet) went quiet first. */
+	assert_int_equal(s.rec[0].key.rport, 9001);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 1);
+	assert_int_equal(s.rec[1].packets[CONV_OUT], 2);
+	assert_int_equal(s.rec[1].end, 10 * S);
+	conv_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connections),
+		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_port_rule),
+		cmocka_unit_test(test_active),
+		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_clock_step),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
