@@ -2,6 +2,8 @@
 #ifndef LABWATCH_AGENT_H
 #define LABWATCH_AGENT_H
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
 
 #include <stdint.h>
@@ -73,6 +75,8 @@ void	net_packet(int dlt, int64_t ts_us, const uint8_t *, size_t caplen,
 void	net_tick(int64_t now_us);
 /* Emits agent.stats; kernel counters from capture.c. */
 void	net_stats(uint64_t kernel_seen, uint64_t kernel_dropped);
+/* The collector's address: the agent's own link is not logged. */
+void	net_exclude_peer(const struct sockaddr *);
 /* SIGHUP: reloads the ip.txt filter, keeping open conversations. */
 void	net_reload(void);
 /* Ends every open conversation, emitting them. */

@@ -238,6 +238,47 @@ net_ignored_port(uint16_t port)
 	return ignore[port / 8] & (1 << (port % 8));
 }
 
+/* The agent's own link to the collector, which is not a transfer. */
+static struct {
+	uint8_t		af;		/* 0: not connected */
+	uint8_t		ip[16];
+	uint16_t	port;
+} uplink_peer;
+
+void
+net_exclude_peer(const struct sockaddr *sa)
+{
+	memset(&uplink_peer, 0, sizeof(uplink_peer));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		uplink_peer.af = 4;
+		memcpy(uplink_peer.ip, &sin->sin_addr, 4);
+		uplink_peer.port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		uplink_peer.af = 6;
+		memcpy(uplink_peer.ip, &sin6->sin6_addr, 16);
+		uplink_peer.port = ntohs(sin6->sin6_port);
+	}
+}
+
+/* Is this packet on the link to the collector? */
+static int
+net_is_uplink(const struct pkt *pk)
+{
+	size_t	len = pk->af == 4 ? 4 : 16;
+
+	if (uplink_peer.af == 0 || pk->af != uplink_peer.af ||
+	    pk->proto != IPPROTO_TCP_ || !pk->has_ports)
+		return 0;
+	return (pk->dport == uplink_peer.port &&
+	    memcmp(pk->dst, uplink_peer.ip, len) == 0) ||
+	    (pk->sport == uplink_peer.port &&
+	    memcmp(pk->src, uplink_peer.ip, len) == 0);
+}
+
 /* DNS answers, over UDP or in one TCP segment, feed the name cache. */
 static void
 net_dns(const struct pkt *pk)
@@ -279,7 +320,7 @@ net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
 	    (pk.proto == IPPROTO_ICMPV6_ && pk.icmp_type >= 133 &&
 	    pk.icmp_type <= 137) ||
 	    (pk.has_ports && (net_ignored_port(pk.sport) ||
-	    net_ignored_port(pk.dport)))) {
+	    net_ignored_port(pk.dport))) || net_is_uplink(&pk)) {
 		conv_expire(convs, ts);
 		return;
 	}

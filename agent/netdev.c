@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +38,9 @@ static char		*state_path;
 static struct oui	*ouis;
 static size_t		 nouis;
 static int		 full_warned;
+static uint8_t		(*own_macs)[6];	/* this PC's interfaces */
+static size_t		 nown_macs;
+static int		 own_loaded;
 
 static size_t
 netdev_hash(const struct netdev *d)
@@ -205,6 +210,35 @@ netdev_init(const char *state_dir, int persist)
 	oui_load();
 }
 
+/* Is mac one of this PC's own interfaces? (Read once, live only.) */
+static int
+netdev_own(const uint8_t mac[6])
+{
+	struct ifaddrs		*ifa0, *ifa;
+	const struct sockaddr_ll *ll;
+	size_t			 i;
+
+	if (!own_loaded && getifaddrs(&ifa0) == 0) {
+		for (ifa = ifa0; ifa != NULL; ifa = ifa->ifa_next) {
+			if (ifa->ifa_addr == NULL ||
+			    ifa->ifa_addr->sa_family != AF_PACKET)
+				continue;
+			ll = (const void *)ifa->ifa_addr;
+			if (ll->sll_halen != 6)
+				continue;
+			own_macs = xreallocarray(own_macs, nown_macs + 1,
+			    sizeof(*own_macs));
+			memcpy(own_macs[nown_macs++], ll->sll_addr, 6);
+		}
+		freeifaddrs(ifa0);
+		own_loaded = 1;
+	}
+	for (i = 0; i < nown_macs; i++)
+		if (memcmp(own_macs[i], mac, 6) == 0)
+			return 1;
+	return 0;
+}
+
 void
 netdev_seen(int af, const uint8_t mac[6], const uint8_t *ip, int64_t ts,
     int replay)
@@ -215,6 +249,9 @@ netdev_seen(int af, const uint8_t mac[6], const uint8_t *ip, int64_t ts,
 	char		 m[18], a[INET6_ADDRSTRLEN];
 	FILE		*f;
 
+	/* The PC itself is not a new device on its network. */
+	if (!replay && netdev_own(mac))
+		return;
 	memset(&d, 0, sizeof(d));
 	d.af = (uint8_t)af;
 	memcpy(d.mac, mac, 6);
@@ -256,4 +293,8 @@ netdev_shutdown(void)
 	free(ouis);
 	ouis = NULL;
 	nouis = 0;
+	free(own_macs);
+	own_macs = NULL;
+	nown_macs = 0;
+	own_loaded = 0;
 }

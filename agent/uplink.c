@@ -364,8 +364,15 @@ uplink_write_cb(struct bufferevent *bev, void *arg)
 static void
 uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+
 	(void)arg;
 	if (what & BEV_EVENT_CONNECTED) {
+		sslen = sizeof(ss);
+		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
+		    &sslen) == 0)
+			net_exclude_peer((struct sockaddr *)&ss);
 		buf_reset(&up.scratch);
 		wire_put_hello(&up.scratch, up.conf->host, up.stream,
 		    LABWATCH_VERSION);

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""make demo: a whole virtual lab on this machine, with the real binaries.
+
+A collector and four lab PCs, each in its own network namespace on one
+switch (a bridge), and an "internet" host on documentation addresses:
+
+  srv   10.77.0.1       labwatch-collector, logs in build/demo/logs
+  pc01  10.77.0.11      an agent; a (mocked) USB stick is plugged in, a
+                        real ext4 image stands in for it, files go on it
+  pc02  10.77.0.12      an agent; sends a file to pc03 over the LAN
+  pc03  10.77.0.13      an agent; looks up a name, browses over HTTPS
+  pc04  10.77.0.14      appears halfway: a new device on the lab network
+  inet  198.51.100.10   a DNS server; 203.0.113.20 an HTTPS server (SNI)
+
+Halfway the collector is killed and restarted: the agents spool meanwhile,
+and tests/lwcheck.py shows at the end that every record arrived once.
+The USB stick needs umockdev, so this script runs itself under
+umockdev-wrapper; only pc01's agent sees the mocked devices.
+Needs root (namespaces, loop devices).  Env B: the build folder.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import usbtb  # noqa: E402  (the tests' umockdev testbed and loop images)
+
+usbtb.reexec()
+import lwcheck  # noqa: E402
+
+BUILD = os.path.join(ROOT, os.environ.get("B", "build"))
+DEMO = os.path.join(BUILD, "demo")
+LOGS = os.path.join(DEMO, "logs")
+PORT = 7514
+P = "lwdemo"
+PCS = {"pc01": "10.77.0.11", "pc02": "10.77.0.12", "pc03": "10.77.0.13"}
+procs = {}
+
+
+def ns(name):
+    return "%s-%s" % (P, name)
+
+
+def sh(*args, host=None, check=True, env=None, **kw):
+    cmd = (["ip", "netns", "exec", ns(host)] if host else []) + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                       env=env or usbtb.real_env(), **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.strip()))
+    return p.stdout
+
+
+def bg(name, *args, host, env=None, **kw):
+    """Starts a daemon in a host's namespace; its stderr goes to a file."""
+    err = open(os.path.join(DEMO, name + ".err"), "ab")
+    procs[name] = subprocess.Popen(
+        ["ip", "netns", "exec", ns(host)] + list(args), stderr=err,
+        env=env or usbtb.real_env(), **kw)
+    return procs[name]
+
+
+def stop(name, sig=signal.SIGTERM):
+    p = procs.pop(name, None)
+    if p is not None and p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def say(text):
+    print("\n\033[1m== %s\033[0m" % text, flush=True)
+
+
+def teardown():
+    for name in list(procs):
+        stop(name)
+    for n in ("sw", "srv", "inet", "pc04") + tuple(PCS):
+        subprocess.run(["ip", "netns", "del", ns(n)], capture_output=True)
+
+
+def add_host(name, addrs, mac=None):
+    sh("ip", "netns", "add", ns(name))
+    sh("ip", "-n", ns("sw"), "link", "add", "p-" + name, "type", "veth",
+       "peer", "name", "eth0", "netns", ns(name))
+    sh("ip", "-n", ns("sw"), "link", "set", "p-" + name, "master", "br0",
+       "up")
+    if mac:
+        sh("ip", "-n", ns(name), "link", "set", "eth0", "address", mac)
+    for a in addrs:
+        sh("ip", "-n", ns(name), "addr", "add", a, "dev", "eth0")
+    sh("ip", "-n", ns(name), "link", "set", "eth0", "up")
+    sh("ip", "-n", ns(name), "link", "set", "lo", "up")
+
+
+def setup_lab():
+    teardown()
+    sh("ip", "netns", "add", ns("sw"))
+    sh("ip", "-n", ns("sw"), "link", "add", "br0", "type", "bridge")
+    sh("ip", "-n", ns("sw"), "link", "set", "br0", "up")
+    add_host("srv", ["10.77.0.1/24"])
+    for pc, addr in PCS.items():
+        add_host(pc, [addr + "/24"])
+        # The "internet" is on the wire: no router to set up.
+        for net in ("198.51.100.0/24", "203.0.113.0/24"):
+            sh("ip", "-n", ns(pc), "route", "add", net, "dev", "eth0")
+    add_host("inet", ["198.51.100.10/24", "203.0.113.20/24"])
+    sh("ip", "-n", ns("inet"), "route", "add", "10.77.0.0/24", "dev",
+       "eth0")
+
+
+# A DNS server that answers every A question with files.example.test's
+# chain: files.example.test CNAME store.example.test A 203.0.113.20.
+DNS_SERVER = r'''
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.10", 53))
+while True:
+    q, peer = s.recvfrom(512)
+    end = q.index(b"\0", 12) + 5
+    question = q[12:end]
+    cname = b"\x05store\x07example\x04test\x00"
+    ans = (b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, len(cname)) + cname
+           + b"\xc0" + bytes([12 + len(question) + 12])
+           + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([203, 0, 113, 20]))
+    s.sendto(q[:2] + struct.pack("!HHHHH", 0x8180, 1, 2, 0, 0) + question
+             + ans, peer)
+'''
+
+DNS_QUERY = r'''
+import socket, struct
+q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"\x05files\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(q, ("198.51.100.10", 53))
+print("answer of %d bytes" % len(s.recv(512)))
+'''
+
+SINK = r'''
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 9000))
+s.listen(1)
+c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    n += len(b)
+print(n, flush=True)
+'''
+
+SEND = r'''
+import socket, sys
+s = socket.create_connection((sys.argv[1], 9000))
+s.sendall(b"x" * int(sys.argv[2]))
+s.close()
+'''
+
+
+def start_collector():
+    bg("collector", os.path.join(BUILD, "labwatch-collector"), "-f",
+       "-l", "10.77.0.1:%d" % PORT, "-d", LOGS,
+       "-s", os.path.join(DEMO, "collector-state"), host="srv")
+    time.sleep(0.3)
+
+
+def start_agent(pc, env=None):
+    args = [os.path.join(BUILD, "labwatch-agent"), "-f",
+            "--collector", "10.77.0.1:%d" % PORT, "--host", pc,
+            "--state-dir", os.path.join(DEMO, "state", pc),
+            "--heartbeat", "2", "--reconnect-max", "2",
+            "--ip-filter", os.path.join(ROOT, "agent", "ip.txt")]
+    bg("agent-" + pc, *args, host=pc, env=env)
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def log_has(pc, text):
+    try:
+        with open(os.path.join(LOGS, pc + ".log")) as f:
+            return text in f.read()
+    except OSError:
+        return False
+
+
+def main():
+    if os.geteuid() != 0:
+        print("demo: needs root for network namespaces and loop devices")
+        return 1
+    shutil.rmtree(DEMO, ignore_errors=True)
+    os.makedirs(LOGS)
+    os.makedirs(os.path.join(DEMO, "state"))
+    UMockdev = usbtb.umockdev()
+
+    say("The lab: a collector, pc01-pc03 on one switch, an internet host")
+    setup_lab()
+    for n, a in list(PCS.items()) + [("srv", "10.77.0.1"),
+                                     ("inet", "198.51.100.10")]:
+        print("  %-5s %s" % (n, a))
+    bg("dns", sys.executable, "-c", DNS_SERVER, host="inet")
+    certdir = os.path.join(DEMO, "tls")
+    os.makedirs(certdir)
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+       "-subj", "/CN=www.example.test", "-keyout",
+       os.path.join(certdir, "key.pem"), "-out",
+       os.path.join(certdir, "cert.pem"))
+    bg("https", "openssl", "s_server", "-quiet", "-www", "-accept", "443",
+       "-cert", os.path.join(certdir, "cert.pem"), "-key",
+       os.path.join(certdir, "key.pem"), host="inet",
+       stdout=subprocess.DEVNULL)
+
+    say("Starting the collector and the agents")
+    start_collector()
+    # Only pc01's agent sees the umockdev testbed: the USB PC.
+    tb = UMockdev.Testbed.new()
+    start_agent("pc01", env=dict(os.environ,
+                                 UMOCKDEV_DIR=tb.get_root_dir()))
+    for pc in ("pc02", "pc03"):
+        start_agent(pc)
+    for pc in PCS:
+        wait_for(lambda: log_has(pc, "agent.start"))
+    time.sleep(1)
+
+    say("pc01: a USB stick is plugged in and mounted; files go on it")
+    loop = usbtb.ext4_loop("LABSTICK")
+    tb.add_from_string(usbtb.stick_recording(loop))
+    wait_for(lambda: log_has("pc01", "usb.add"))
+    # pc01's own mount namespace (ip netns exec made one for its agent).
+    in_pc01 = ["nsenter", "-t", str(procs["agent-pc01"].pid), "-m"]
+    mnt = os.path.join(loop["dir"], "EXAM STICK")
+    os.makedirs(mnt)
+    sh(*in_pc01, "mount", "-t", "ext4", loop["dev"], mnt)
+    wait_for(lambda: log_has("pc01", "usb.mount"))
+    sh(*in_pc01, "sh", "-c", 'cp /etc/services "$1/answers.txt" && '
+       'cat "$1/answers.txt" >/dev/null', "sh", mnt)
+    print("  copied answers.txt onto the stick, read it back")
+    wait_for(lambda: log_has("pc01", "usb.read"))
+    sh(*in_pc01, "umount", mnt)
+    wait_for(lambda: log_has("pc01", "usb.unmount"))
+    usbtb.remove(tb, usbtb.STICK_SYSPATH)
+    wait_for(lambda: log_has("pc01", "usb.remove"))
+
+    say("pc02 sends a 2 MB file to pc03 over the LAN")
+    sink = subprocess.Popen(["ip", "netns", "exec", ns("pc03"),
+                             sys.executable, "-c", SINK],
+                            stdout=subprocess.PIPE, text=True,
+                            env=usbtb.real_env())
+    time.sleep(0.3)
+    sh(sys.executable, "-c", SEND, "10.77.0.13", str(2 * 1000 * 1000),
+       host="pc02")
+    print("  pc03 received %s bytes" % sink.communicate(timeout=10)[0].strip())
+
+    say("pc03 looks up files.example.test and browses www.example.test")
+    print("  " + sh(sys.executable, "-c", DNS_QUERY, host="pc03").strip())
+    sh("openssl", "s_client", "-connect", "203.0.113.20:443",
+       "-servername", "www.example.test", input="GET / HTTP/1.0\r\n\r\n",
+       host="pc03", check=False)
+    print("  HTTPS with SNI www.example.test to 203.0.113.20")
+
+    say("The collector crashes (kill -9); pc02 copies more meanwhile")
+    stop("collector", signal.SIGKILL)
+    sink = subprocess.Popen(["ip", "netns", "exec", ns("pc01"),
+                             sys.executable, "-c", SINK],
+                            stdout=subprocess.PIPE, text=True,
+                            env=usbtb.real_env())
+    time.sleep(0.3)
+    sh(sys.executable, "-c", SEND, "10.77.0.11", "500000", host="pc02")
+    sink.communicate(timeout=10)
+    time.sleep(3)
+
+    say("A new device appears on the lab network: pc04")
+    add_host("pc04", ["10.77.0.14/24"], mac="00:50:56:12:34:56")
+    sh("ping", "-c", "2", "-i", "0.2", "10.77.0.11", host="pc04",
+       check=False)
+    time.sleep(1)
+
+    say("The collector is back; the agents resend what it missed")
+    start_collector()
+    wait_for(lambda: all(log_has(pc, "net.device") for pc in PCS), 15)
+    time.sleep(3)
+
+    say("The agents stop")
+    for pc in PCS:
+        stop("agent-" + pc)
+    time.sleep(1)
+    stop("collector")
+
+    for pc in PCS:
+        say("Log of %s (%s)" % (pc, os.path.join(LOGS, pc + ".log")))
+        with open(os.path.join(LOGS, pc + ".log")) as f:
+            sys.stdout.write(f.read())
+
+    say("Every record exactly once, in order (tests/lwcheck.py)")
+    problems = lwcheck.check_dir(LOGS)
+    for p in problems:
+        print("  " + p)
+    print("  %s" % ("no problems" if not problems else
+                    "%d problems" % len(problems)))
+    say("Done. Tail a host's log live with: tail -F %s/pc01.log" % LOGS)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    rc = 1
+    try:
+        rc = main()
+    finally:
+        teardown()
+    sys.exit(rc)
