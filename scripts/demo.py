@@ -32,6 +32,7 @@ import usbtb  # noqa: E402  (the tests' umockdev testbed and loop images)
 
 usbtb.reexec()
 import lwcheck  # noqa: E402
+from netcheck import DNS_QUERY, DNS_SERVER, SEND, SINK  # noqa: E402
 
 BUILD = os.path.join(ROOT, os.environ.get("B", "build"))
 DEMO = os.path.join(BUILD, "demo")
@@ -115,58 +116,6 @@ def setup_lab():
        "eth0")
 
 
-# A DNS server that answers every A question with files.example.test's
-# chain: files.example.test CNAME store.example.test A 203.0.113.20.
-DNS_SERVER = r'''
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("198.51.100.10", 53))
-while True:
-    q, peer = s.recvfrom(512)
-    end = q.index(b"\0", 12) + 5
-    question = q[12:end]
-    cname = b"\x05store\x07example\x04test\x00"
-    ans = (b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, len(cname)) + cname
-           + b"\xc0" + bytes([12 + len(question) + 12])
-           + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([203, 0, 113, 20]))
-    s.sendto(q[:2] + struct.pack("!HHHHH", 0x8180, 1, 2, 0, 0) + question
-             + ans, peer)
-'''
-
-DNS_QUERY = r'''
-import socket, struct
-q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
-q += b"\x05files\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(5)
-s.sendto(q, ("198.51.100.10", 53))
-print("answer of %d bytes" % len(s.recv(512)))
-'''
-
-SINK = r'''
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 9000))
-s.listen(1)
-c, _ = s.accept()
-n = 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    n += len(b)
-print(n, flush=True)
-'''
-
-SEND = r'''
-import socket, sys
-s = socket.create_connection((sys.argv[1], 9000))
-s.sendall(b"x" * int(sys.argv[2]))
-s.close()
-'''
-
-
 def start_collector():
     bg("collector", os.path.join(BUILD, "labwatch-collector"), "-f",
        "-l", "10.77.0.1:%d" % PORT, "-d", LOGS,
@@ -214,7 +163,8 @@ def main():
     for n, a in list(PCS.items()) + [("srv", "10.77.0.1"),
                                      ("inet", "198.51.100.10")]:
         print("  %-5s %s" % (n, a))
-    bg("dns", sys.executable, "-c", DNS_SERVER, host="inet")
+    bg("dns", sys.executable, "-c", DNS_SERVER, host="inet",
+       stdout=subprocess.DEVNULL)
     certdir = os.path.join(DEMO, "tls")
     os.makedirs(certdir)
     sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -266,10 +216,12 @@ def main():
     time.sleep(0.3)
     sh(sys.executable, "-c", SEND, "10.77.0.13", str(2 * 1000 * 1000),
        host="pc02")
-    print("  pc03 received %s bytes" % sink.communicate(timeout=10)[0].strip())
+    print("  pc03 received %s bytes" %
+          sink.communicate(timeout=10)[0].split()[-1])
 
     say("pc03 looks up files.example.test and browses www.example.test")
-    print("  " + sh(sys.executable, "-c", DNS_QUERY, host="pc03").strip())
+    print("  an answer of %s bytes" %
+          sh(sys.executable, "-c", DNS_QUERY, host="pc03").strip())
     sh("openssl", "s_client", "-connect", "203.0.113.20:443",
        "-servername", "www.example.test", input="GET / HTTP/1.0\r\n\r\n",
        host="pc03", check=False)

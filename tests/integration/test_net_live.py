@@ -24,7 +24,7 @@ import tempfile
 import time
 
 import netcheck
-from netcheck import AGENT, check
+from netcheck import AGENT, DNS_QUERY, DNS_SERVER, SEND, SINK, check
 
 TAG = "lwnet-%d" % os.getpid()
 NS = {n: "%s-%s" % (TAG, n) for n in ("br", "pc1", "pc2", "pc3", "inet")}
@@ -80,63 +80,6 @@ def teardown():
     for n in NS.values():
         subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
-
-DNS_SERVER = r'''
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 53))
-print("ready", flush=True)
-while True:
-    q, peer = s.recvfrom(512)
-    qid, = struct.unpack("!H", q[:2])
-    end = q.index(b"\0", 12) + 5
-    question = q[12:end]
-    # Answer: files.example.test CNAME store.example.test A 203.0.113.20
-    cname = b"\x05store\x07example\x04test\x00"
-    ans = (b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, len(cname)) + cname
-           + b"\xc0" + bytes([12 + len(question) + 12])
-           + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([203, 0, 113, 20]))
-    s.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 2, 0, 0) + question + ans,
-             peer)
-'''
-
-DNS_QUERY = r'''
-import socket, struct
-q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
-q += b"\x05files\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(5)
-s.sendto(q, ("198.51.100.10", 53))
-r = s.recv(512)
-print(len(r))
-'''
-
-SINK = r'''
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 9000))
-s.listen(1)
-print("ready", flush=True)
-c, _ = s.accept()
-n = 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    n += len(b)
-c.close()
-print(n, flush=True)
-'''
-
-SEND = r'''
-import socket, sys
-s = socket.create_connection(("10.77.5.2", 9000), timeout=10)
-s.sendall(b"x" * int(sys.argv[1]))
-s.shutdown(socket.SHUT_WR)
-s.recv(1)
-s.close()
-'''
 
 HTTPS = r'''
 import socket, ssl
@@ -251,7 +194,7 @@ def run(tmp):
             return
 
         # 1. A LAN transfer: pc1 sends a file to pc2.
-        py("pc1", SEND, str(FILE_BYTES))
+        py("pc1", SEND, "10.77.5.2", str(FILE_BYTES))
         got = int(sink.stdout.readline())
         check(got == FILE_BYTES, "the file server got %d bytes" % got)
         # 2. HTTPS to a documentation address, with SNI.
