@@ -25,7 +25,7 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-COMMON_SRCS = common/log.c common/xmalloc.c common/rbuf.c common/buf.c \
+COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
 	common/cidr.c

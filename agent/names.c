@@ -114,7 +114,7 @@ int
 names_tls_sni(const uint8_t *p, size_t len, char out[NAMES_MAX])
 {
 	static uint8_t	 hs[NAMES_HELLO_MAX];
-	const uint8_t	*frag;
+	const uint8_t	*frag = NULL;
 	struct rbuf	 rb;
 	uint32_t	 hslen = 0;
 	size_t		 have = 0, take;

@@ -84,7 +84,7 @@ read_frames(uint64_t *out, size_t max, uint64_t (*runs)[2], size_t *nruns)
 	const char	*err;
 	uint8_t		*p;
 	size_t		 n = 0, len, off = 0;
-	uint64_t	 seq;
+	uint64_t	 seq = 0;
 
 	while (spool_read(eb, 1 << 20) > 0)
 		;
