@@ -399,11 +399,12 @@ spool_due(struct spool_drop *out, size_t max)
 {
 	size_t	n = sp.ndue < max ? sp.ndue : max;
 
+	if (n == 0)
+		return 0;
 	memcpy(out, sp.due, n * sizeof(*out));
 	memmove(sp.due, sp.due + n, (sp.ndue - n) * sizeof(*sp.due));
 	sp.ndue -= n;
-	if (n > 0)
-		sp.drops_dirty = 1;
+	sp.drops_dirty = 1;
 	return n;
 }
 
