@@ -434,6 +434,9 @@ main(int argc, char *argv[])
 	}
 
 	event_base_dispatch(base);
+	/* Already stopping: a second request must not cut the cleanup. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 
 	usb_shutdown();
 	if (net_on) {

@@ -226,6 +226,9 @@ main(int argc, char *argv[])
 	    LABWATCH_VERSION, logdir, conf.format == FORMAT_JSON ? "json" :
 	    "text");
 	event_base_dispatch(base);
+	/* Already stopping: a second request must not cut the cleanup. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 
 	session_free_all();
 	listener_shutdown();
