@@ -29,7 +29,6 @@ void	listener_shutdown(void);
 void	session_init(const struct collector_conf *);
 void	session_accept(struct event_base *, evutil_socket_t,
 	    const struct sockaddr *);
-int	session_count(void);
 /* Tells every agent goodbye, logs its disconnect and closes. */
 void	session_shutdown(void);
 /* Frees what is left once the loop has ended. */

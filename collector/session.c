@@ -69,12 +69,6 @@ session_init(const struct collector_conf *c)
 	conf = c;
 }
 
-int
-session_count(void)
-{
-	return nsessions;
-}
-
 /* Who the peer is, for log lines: "addr:port" or "addr:port (host)". */
 static const char *
 session_name(struct session *s)

@@ -24,12 +24,6 @@ log_init(const char *ident, int foreground, int verbose)
 	tzset();
 }
 
-void
-log_setverbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {

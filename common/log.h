@@ -6,8 +6,6 @@
 
 /* Starts logging as ident; foreground sends to stderr, else to syslog. */
 void	log_init(const char *ident, int foreground, int verbose);
-/* Changes how much is logged: 0 info, 1 debug. */
-void	log_setverbose(int verbose);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
