@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 B = os.path.join(ROOT, os.environ.get("B", "build"))
 TRACE = os.path.join(B, "bench", "trace.pcap")
 PACKETS = 5000000
-PCAPS = os.path.join(os.path.dirname(ROOT), "shared", "pcaps")
+PCAPS = os.path.join(ROOT, "tests", "fixtures", "pcaps")
 TIMEOUT = 600		# seconds one command may take
 RSS_FILE = os.path.join(B, "bench", "rss.txt")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scripts/build-ip-txt on small range files in each provider's published
 format (written here; documentation prefixes only), the shipped agent/ip.txt,
-and the agent loading the result (the filter applied to a shared capture)."""
+and the agent loading the result (the filter applied to a fixture capture)."""
 import json
 import os
 import subprocess
@@ -12,7 +12,7 @@ import netcheck
 from netcheck import AGENT, ROOT, check
 
 SCRIPT = os.path.join(ROOT, "scripts", "build-ip-txt")
-PCAPS = os.path.join(os.path.dirname(ROOT), "shared", "pcaps")
+PCAPS = os.path.join(ROOT, "tests", "fixtures", "pcaps")
 
 
 def main():

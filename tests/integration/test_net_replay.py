@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Replays the shared captures (../shared/pcaps, provenance in its
+"""Replays the captures in tests/fixtures/pcaps (provenance in its
 MANIFEST.tsv) through labwatch-agent --read and checks every conversation
 and device record exactly.
 
@@ -23,7 +23,7 @@ import time
 import netcheck
 from netcheck import AGENT, COLLECTOR, ROOT, check
 
-PCAPS = os.path.join(os.path.dirname(ROOT), "shared", "pcaps")
+PCAPS = os.path.join(ROOT, "tests", "fixtures", "pcaps")
 
 
 def replay(name, *extra):
@@ -279,7 +279,7 @@ def tshark_frames(name):
 
 def main():
     if not os.path.isdir(PCAPS):
-        print("not ok - shared captures missing at " + PCAPS)
+        print("not ok - captures missing at " + PCAPS)
         return 1
     packets = manifest_packets()
     for name, want in sorted(EXPECTED.items()):

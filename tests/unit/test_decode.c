@@ -1,7 +1,7 @@
 /*
  * Unit tests for packet decoding (agent/decode.c): hand-built frames with
  * exact fields, every truncation of them, and real captures from
- * ../shared/pcaps (see its MANIFEST.tsv for where each comes from), each of
+ * tests/fixtures/pcaps (see its MANIFEST.tsv for where each comes from), each of
  * their packets cut at every length (run under make SANITIZE=1 too).
  */
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 #include "decode.h"
 
-#define PCAPS	"../shared/pcaps/"
+#define PCAPS	"tests/fixtures/pcaps/"
 
 /* Ethernet, 802.1Q 42 then 802.1ad, IPv4 (TL 60), TCP SYN 40000 -> 80. */
 static const uint8_t vlan_syn[] = {

@@ -14,7 +14,7 @@
 #include "decode.h"
 #include "names.h"
 
-#define PCAPS	"../shared/pcaps/"
+#define PCAPS	"tests/fixtures/pcaps/"
 
 /* A TLS record holding a ClientHello with SNI host and a padding ext. */
 static void
