@@ -34,7 +34,8 @@ AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c $(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
-NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c
+NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
+	agent/communityid.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c
@@ -45,7 +46,8 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
-		  test_fanmerge test_cidr test_decode test_conv test_names
+		  test_fanmerge test_cidr test_decode test_conv test_names \
+		  test_communityid
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
@@ -56,6 +58,7 @@ TEST_OBJS_fanmerge = $(B)/agent/fanmerge.o $(B)/agent/usbid.o
 TEST_OBJS_decode = $(NET_OBJS)
 TEST_OBJS_conv = $(NET_OBJS)
 TEST_OBJS_names = $(NET_OBJS)
+TEST_OBJS_communityid = $(B)/agent/communityid.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode
 
