@@ -10,6 +10,8 @@
 #define FRAG_SLOTS		4096	/* remembered first fragments */
 #define FRAG_TTL_US		(30 * 1000000LL)
 #define CONV_STEP_US		(10 * 1000000LL)	/* back this far: a step */
+#define RECENT_SETS		16384	/* ended keys: 4 ways each, 1 MiB */
+#define RECENT_WAYS		4
 
 #define IPPROTO_TCP_	6
 
@@ -22,8 +24,15 @@ struct frag_slot {
 	struct conv_key	key;
 };
 
+/* An ended conversation's key, as its hash (0: a free slot). */
+struct recent {
+	uint64_t	hash;
+	int64_t		ts;
+};
+
 struct conv_table {
 	struct conv_conf  conf;
+	struct recent	 *recent;	/* RECENT_SETS * RECENT_WAYS */
 	struct conv	**buckets;
 	size_t		  nbuckets;	/* a power of two */
 	size_t		  count;
@@ -70,6 +79,7 @@ conv_new(const struct conv_conf *conf)
 	t->nbuckets = CONV_BUCKETS_MIN;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->frags = xcalloc(FRAG_SLOTS, sizeof(*t->frags));
+	t->recent = xcalloc(RECENT_SETS * RECENT_WAYS, sizeof(*t->recent));
 	t->clock = INT64_MIN;
 	return t;
 }
@@ -128,6 +138,56 @@ conv_grow(struct conv_table *t)
 	(t)->T = (c);							\
 } while (0)
 
+/* Remembers an ended key, replacing the oldest of its set. */
+static void
+recent_put(struct conv_table *t, const struct conv_key *k, int64_t ts)
+{
+	uint64_t	 h = conv_hash(k) | 1;
+	struct recent	*set, *old;
+	int		 i;
+
+	set = &t->recent[(h >> 40 & (RECENT_SETS - 1)) * RECENT_WAYS];
+	old = &set[0];
+	for (i = 0; i < RECENT_WAYS; i++) {
+		if (set[i].hash == h) {
+			old = &set[i];
+			break;
+		}
+		if (set[i].ts < old->ts)
+			old = &set[i];
+	}
+	old->hash = h;
+	old->ts = ts;
+}
+
+/* When a conversation with this key ended, if within CONV_RECENT_US. */
+static int64_t
+recent_get(const struct conv_table *t, const struct conv_key *k, int64_t now)
+{
+	uint64_t		 h = conv_hash(k) | 1;
+	const struct recent	*set;
+	int			 i;
+
+	set = &t->recent[(h >> 40 & (RECENT_SETS - 1)) * RECENT_WAYS];
+	for (i = 0; i < RECENT_WAYS; i++)
+		if (set[i].hash == h && now - set[i].ts <= CONV_RECENT_US)
+			return set[i].ts;
+	return INT64_MIN;
+}
+
+static void
+conv_names_free(struct conv_names *n)
+{
+	uint32_t	i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++)
+		free(n->name[i]);
+	free(n->seen);
+	free(n);
+}
+
 static void
 conv_remove(struct conv_table *t, struct conv *c)
 {
@@ -142,7 +202,8 @@ conv_remove(struct conv_table *t, struct conv *c)
 	t->count--;
 	names_stream_free(c->stream);
 	free(c->ports);
-	free(c->name);
+	conv_names_free(c->names);
+	free(c->dns);
 	free(c);
 }
 
@@ -150,11 +211,13 @@ static void
 conv_end(struct conv_table *t, struct conv *c)
 {
 	t->conf.emit(c, 1, t->conf.arg);
+	recent_put(t, &c->key, c->end);
 	conv_remove(t, c);
 }
 
 static struct conv *
-conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts)
+conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts,
+    const struct pkt *pk, enum conv_dir dir)
 {
 	struct conv	*c;
 	size_t		 h;
@@ -167,6 +230,9 @@ conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts)
 	c->key = *k;
 	c->start = c->end = ts;
 	c->interim_at = ts + t->conf.active_us;
+	c->first_dir = (uint8_t)dir;
+	c->icmp_type = pk->icmp_type;
+	c->icmp_code = pk->icmp_code;
 	h = conv_hash(k) & (t->nbuckets - 1);
 	c->hnext = t->buckets[h];
 	t->buckets[h] = c;
@@ -283,6 +349,33 @@ frag_match(const struct frag_slot *f, const struct pkt *pk, int64_t now)
 	    memcmp(f->dst, pk->dst, 16) == 0;
 }
 
+/*
+ * A packet without SYN that no open conversation takes: a key that ended
+ * recently keeps its initiator (the later one when both did); else the
+ * port rule: from a port below 1024 to one above, the receiver began;
+ * else the sender.  Leaves the key in *k; returns the direction.
+ */
+static enum conv_dir
+conv_decide(struct conv_table *t, const struct pkt *pk, int64_t ts,
+    struct conv_key *k)
+{
+	struct conv_key	fwd;
+	uint16_t	sport = pk->has_ports ? pk->sport : 0;
+	uint16_t	dport = pk->has_ports ? pk->dport : 0;
+	int64_t		in, out;
+
+	conv_key_make(k, pk, 1, sport);
+	conv_key_make(&fwd, pk, 0, dport);
+	in = recent_get(t, k, ts);
+	out = recent_get(t, &fwd, ts);
+	if (in != INT64_MIN && in >= out)
+		return CONV_IN;
+	if (out == INT64_MIN && sport < 1024 && dport >= 1024)
+		return CONV_IN;
+	*k = fwd;
+	return CONV_OUT;
+}
+
 struct conv *
 conv_packet(struct conv_table *t, const struct pkt *pk, int64_t ts,
     enum conv_dir *dir)
@@ -306,31 +399,29 @@ conv_packet(struct conv_table *t, const struct pkt *pk, int64_t ts,
 		sport = pk->sport;
 		dport = pk->dport;
 	}
-	if (pk->proto == IPPROTO_TCP_ &&
-	    (pk->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		conv_key_make(&k, pk, 0, dport);
-		*dir = CONV_OUT;
+	if (pk->proto == IPPROTO_TCP_ && (pk->tcp_flags & TCP_SYN)) {
+		/* A SYN decides: its sender began, a SYN-ACK's receiver. */
+		if (pk->tcp_flags & TCP_ACK) {
+			conv_key_make(&k, pk, 1, sport);
+			*dir = CONV_IN;
+		} else {
+			conv_key_make(&k, pk, 0, dport);
+			*dir = CONV_OUT;
+		}
 		if ((c = conv_find(t, &k)) == NULL)
-			c = conv_create(t, &k, ts);
+			c = conv_create(t, &k, ts, pk, *dir);
 	} else if (sport < dport && (conv_key_make(&k, pk, 1, sport),
 	    c = conv_find(t, &k)) != NULL)
 		*dir = CONV_IN;		/* servers mostly have the low port */
 	else if ((conv_key_make(&k, pk, 0, dport), c = conv_find(t, &k)) !=
 	    NULL)
 		*dir = CONV_OUT;
-	else {
-		conv_key_make(&k, pk, 1, sport);
-		if (sport >= dport && (c = conv_find(t, &k)) != NULL)
-			*dir = CONV_IN;
-		else if (sport < 1024 && dport >= 1024) {
-			*dir = CONV_IN;
-			c = conv_create(t, &k, ts);
-		} else {
-			conv_key_make(&k, pk, 0, dport);
-			*dir = CONV_OUT;
-			c = conv_create(t, &k, ts);
-		}
-	}
+	else if ((conv_key_make(&k, pk, 1, sport), sport >= dport) &&
+	    (c = conv_find(t, &k)) != NULL)
+		*dir = CONV_IN;
+	else
+		c = conv_create(t, &k, ts, pk, *dir = conv_decide(t, pk, ts,
+		    &k));
 	conv_add_port(c, *dir == CONV_OUT ? sport : dport);
 	if (pk->frag == FRAG_FIRST) {
 		f = frag_slot(t, pk);
@@ -383,4 +474,87 @@ int64_t
 conv_clock(const struct conv_table *t)
 {
 	return t->clock;
+}
+
+/* FNV-1a, never 0 (a free slot). */
+static uint64_t
+conv_name_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Finds h in the open-addressed set; returns its slot or a free one. */
+static uint64_t *
+conv_seen_slot(uint64_t *set, uint32_t cap, uint64_t h)
+{
+	uint32_t	i;
+
+	for (i = (uint32_t)h & (cap - 1); set[i] != 0 && set[i] != h;
+	    i = (i + 1) & (cap - 1))
+		;
+	return &set[i];
+}
+
+int
+conv_name_seen(const struct conv *c, const char *name)
+{
+	const struct conv_names	*n = c->names;
+	uint32_t		 i;
+
+	if (n == NULL)
+		return 0;
+	for (i = 0; i < n->n; i++)
+		if (strcmp(n->name[i], name) == 0)
+			return 1;
+	return n->seen != NULL &&
+	    *conv_seen_slot(n->seen, n->seen_cap, conv_name_hash(name)) != 0;
+}
+
+int
+conv_name_add(struct conv *c, const char *name, int src)
+{
+	struct conv_names	*n;
+	uint64_t		*old, *slot, h;
+	uint32_t		 j, oldcap;
+
+	if (conv_name_seen(c, name))
+		return 0;
+	if ((n = c->names) == NULL)
+		n = c->names = xcalloc(1, sizeof(*n));
+	if (n->n < CONV_NAMES_MAX) {
+		n->source[n->n] = (uint8_t)src;
+		n->name[n->n++] = xstrdup(name);
+		return 1;
+	}
+	/* Beyond the list: counted once each, while they can be told apart. */
+	if (n->n + n->nseen >= CONV_NAMES_SEEN_MAX)
+		return 0;
+	if ((n->nseen + 1) * 2 > n->seen_cap) {
+		old = n->seen;
+		oldcap = n->seen_cap;
+		n->seen_cap = oldcap == 0 ? 16 : oldcap * 2;
+		n->seen = xcalloc(n->seen_cap, sizeof(*n->seen));
+		for (j = 0; j < oldcap; j++)
+			if (old[j] != 0)
+				*conv_seen_slot(n->seen, n->seen_cap,
+				    old[j]) = old[j];
+		free(old);
+	}
+	h = conv_name_hash(name);
+	slot = conv_seen_slot(n->seen, n->seen_cap, h);
+	*slot = h;
+	n->nseen++;
+	n->more++;
+	return 1;
+}
+
+void
+conv_set_dns(struct conv *c, const char *name)
+{
+	if (c->dns == NULL)
+		c->dns = xstrdup(name);
 }

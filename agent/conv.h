@@ -2,7 +2,11 @@
  * The conversation table: packets in, conversation records out.  A
  * conversation is (protocol, initiator, responder, responder port); it ends
  * after idle_us without a packet and reports an interim record every
- * active_us while it runs.  No I/O: time comes with each packet.
+ * active_us while it runs.  The initiator is the SYN sender; a
+ * conversation that resumes after its idle end keeps the initiator it had
+ * (the keys of ended conversations are remembered for CONV_RECENT_US);
+ * only a conversation never seen, without a SYN, is decided by its ports.
+ * No I/O: time comes with each packet.
  */
 #ifndef LABWATCH_CONV_H
 #define LABWATCH_CONV_H
@@ -28,6 +32,20 @@ enum conv_dir {
 
 struct names_stream;
 
+#define CONV_NAMES_MAX		16	/* names listed per conversation */
+#define CONV_NAMES_SEEN_MAX	256	/* distinct names told apart */
+#define CONV_RECENT_US		(300 * 1000000LL)	/* ended keys kept */
+
+/* The distinct names seen in a conversation, in order. */
+struct conv_names {
+	uint32_t	 n;			/* listed in name[] */
+	uint32_t	 more;			/* distinct names beyond */
+	uint8_t		 source[CONV_NAMES_MAX];	/* enum names_source */
+	char		*name[CONV_NAMES_MAX];	/* owned */
+	uint32_t	 nseen, seen_cap;	/* hashes of those beyond */
+	uint64_t	*seen;
+};
+
 struct conv {
 	struct conv_key	 key;
 	struct conv	*hnext;			/* hash chain */
@@ -40,8 +58,11 @@ struct conv {
 	uint32_t	 ports_cap;		/* slots in ports, 0: inline */
 	uint16_t	 port0;
 	uint32_t	*ports;			/* open-addressed set */
-	char		*name;			/* owned, or NULL */
-	int		 name_source;		/* enum names_source */
+	uint8_t		 first_dir;		/* the first packet's */
+	uint8_t		 icmp_type, icmp_code;	/* ... for ICMP */
+	uint16_t	 quic_tries;		/* Initials tried (net.c) */
+	struct conv_names *names;		/* or NULL */
+	char		*dns;			/* DNS name at start, or NULL */
 	struct names_stream *stream;		/* TLS reassembly, or NULL */
 };
 
@@ -68,6 +89,15 @@ void	conv_free(struct conv_table *);
  */
 struct conv *conv_packet(struct conv_table *, const struct pkt *, int64_t ts,
 	    enum conv_dir *dir);
+/*
+ * Adds a name seen in the conversation (enum names_source src).  Returns
+ * 1 when it is new to the conversation, 0 when already seen.
+ */
+int	conv_name_add(struct conv *, const char *, int src);
+/* Has the conversation seen this name (listed or beyond)? */
+int	conv_name_seen(const struct conv *, const char *);
+/* Remembers the DNS name of the responder (copied), once. */
+void	conv_set_dns(struct conv *, const char *);
 /* Ends idle conversations and emits due interim records at time now. */
 void	conv_expire(struct conv_table *, int64_t now);
 /* Ends every open conversation now. */

@@ -159,7 +159,9 @@ decode_transport(struct pkt *pk, struct rbuf *rb)
 		    type <= ND_NA)
 			decode_nd(pk, rb->data + rb->off - 1,
 			    rbuf_left(rb) + 1);
-		rbuf_skip(rb, rbuf_left(rb) < 3 ? rbuf_left(rb) : 3);
+		if (rbuf_get_u8(rb, &pk->icmp_code) == -1)
+			break;
+		rbuf_skip(rb, rbuf_left(rb) < 2 ? rbuf_left(rb) : 2);
 		break;
 	default:
 		break;

@@ -53,6 +53,7 @@ struct pkt {
 	uint8_t		 has_ports;
 	uint8_t		 tcp_flags;
 	uint8_t		 icmp_type;
+	uint8_t		 icmp_code;	/* 0 when cut off */
 	uint16_t	 sport, dport;
 	uint32_t	 frag_id;
 	uint32_t	 ip_len;	/* IP bytes, from the IP header */

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "cidr.h"
+#include "communityid.h"
 #include "conv.h"
 #include "decode.h"
 #include "log.h"
@@ -22,7 +23,7 @@
 #define NAMES_CACHE_ENTRIES	8192
 #define CONV_OPEN_MAX		(1 << 20)
 #define FILTERED_MAX		1024
-#define QUIC_TRIES		16	/* first packets tried as QUIC Initials */
+#define QUIC_TRIES		16	/* Initials tried per connection */
 
 #define IPPROTO_ICMP_		1
 #define IPPROTO_TCP_		6
@@ -93,35 +94,81 @@ net_proto_str(uint8_t proto, char buf[4])
 	}
 }
 
+/* The remote end of a conversation: the one outside the LAN. */
+static const uint8_t *
+net_remote(const struct conv_key *k, int *ini_lan, int *resp_lan)
+{
+	*ini_lan = cidr_lookup(lan, k->af, k->ini) >= 0;
+	*resp_lan = cidr_lookup(lan, k->af, k->resp) >= 0;
+	return *ini_lan || !*resp_lan ? k->resp : k->ini;
+}
+
+/*
+ * The conversation's Community ID: its first connection's for TCP and
+ * UDP, its first packet's type and code for ICMP.
+ */
+static void
+net_community_id(const struct conv *c, char out[COMMUNITYID_MAX])
+{
+	const struct conv_key	*k = &c->key;
+	int			 in = c->first_dir == CONV_IN;
+
+	if (k->proto == IPPROTO_ICMP_ || k->proto == IPPROTO_ICMPV6_)
+		communityid_v1(0, k->af, k->proto, in ? k->resp : k->ini,
+		    in ? k->ini : k->resp, c->icmp_type, c->icmp_code, out);
+	else
+		communityid_v1(0, k->af, k->proto, k->ini, k->resp, c->port0,
+		    k->rport, out);
+}
+
+/*
+ * name (the first), name_source, names (every distinct one: those seen
+ * in the packets in order, then the DNS name of the responder) and
+ * names_more (distinct names beyond CONV_NAMES_MAX).
+ */
+static void
+net_add_names(struct record *r, const struct conv *c)
+{
+	const struct conv_names	*n = c->names;
+	uint32_t		 i, listed = n != NULL ? n->n : 0;
+	uint32_t		 more = n != NULL ? n->more : 0;
+	int			 dnsnew;
+
+	dnsnew = c->dns != NULL && !conv_name_seen(c, c->dns);
+	if (listed == 0 && !dnsnew)
+		return;
+	record_add_str(r, "name", listed > 0 ? n->name[0] : c->dns);
+	record_add_str(r, "name_source", names_source_str(listed > 0 ?
+	    n->source[0] : NAME_DNS));
+	record_add_list(r, "names");
+	for (i = 0; i < listed; i++)
+		record_list_add(r, n->name[i], strlen(n->name[i]));
+	if (dnsnew && listed < CONV_NAMES_MAX)
+		record_list_add(r, c->dns, strlen(c->dns));
+	else if (dnsnew && n->n + n->nseen < CONV_NAMES_SEEN_MAX)
+		more++;
+	if (more > 0)
+		record_add_int(r, "names_more", more);
+}
+
 static void
 net_emit_cb(const struct conv *c, int final, void *arg)
 {
 	const struct conv_key	*k = &c->key;
 	const uint8_t		*remote;
-	const char		*name = NULL;
 	char			 a[INET6_ADDRSTRLEN], pbuf[4];
+	char			 cid[COMMUNITYID_MAX];
 	int			 af = k->af == 4 ? AF_INET : AF_INET6;
-	int			 ini_lan, resp_lan, label, source = NAME_NONE;
+	int			 ini_lan, resp_lan, label;
 	struct record		 r;
 
 	(void)arg;
-	ini_lan = cidr_lookup(lan, k->af, k->ini) >= 0;
-	resp_lan = cidr_lookup(lan, k->af, k->resp) >= 0;
-	if (!ini_lan || !resp_lan) {
-		remote = ini_lan || !resp_lan ? k->resp : k->ini;
-		if (filter != NULL &&
-		    (label = cidr_lookup(filter, k->af, remote)) >= 0) {
-			if (final)
-				net_count_filtered(cidr_label_name(filter,
-				    label));
-			return;
-		}
-		if (c->name != NULL) {
-			name = c->name;
-			source = c->name_source;
-		} else if ((name = names_cache_lookup(dns, k->af, remote)) !=
-		    NULL)
-			source = NAME_DNS;
+	remote = net_remote(k, &ini_lan, &resp_lan);
+	if ((!ini_lan || !resp_lan) && filter != NULL &&
+	    (label = cidr_lookup(filter, k->af, remote)) >= 0) {
+		if (final)
+			net_count_filtered(cidr_label_name(filter, label));
+		return;
 	}
 	record_init(&r);
 	record_begin(&r, ini_lan && resp_lan ? "flow.lan" : "flow.internet");
@@ -131,6 +178,8 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	record_add_str(&r, "src", inet_ntop(af, k->ini, a, sizeof(a)));
 	record_add_str(&r, "dst", inet_ntop(af, k->resp, a, sizeof(a)));
 	record_add_int(&r, "dport", k->rport);
+	net_community_id(c, cid);
+	record_add_str(&r, "community_id", cid);
 	record_add_int(&r, "packets_out", (int64_t)c->packets[CONV_OUT]);
 	record_add_int(&r, "bytes_out", (int64_t)c->bytes[CONV_OUT]);
 	record_add_int(&r, "packets_in", (int64_t)c->packets[CONV_IN]);
@@ -140,10 +189,8 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	record_add_time(&r, "end", c->end);
 	record_add_duration(&r, "duration", c->end - c->start);
 	record_add_bool(&r, "final", final);
-	if (name != NULL) {
-		record_add_str(&r, "name", name);
-		record_add_str(&r, "name_source", names_source_str(source));
-	}
+	if (!ini_lan || !resp_lan)
+		net_add_names(&r, c);
 	agent_emit(&r);
 	record_free(&r);
 }
@@ -289,6 +336,55 @@ net_dns(const struct pkt *pk)
 		names_dns_response(dns, pk->payload + 2, pk->payload_len - 2);
 }
 
+/* A new conversation with the internet: the DNS name its responder had. */
+static void
+net_conv_start(struct conv *c)
+{
+	const uint8_t	*remote;
+	const char	*name;
+	int		 ini_lan, resp_lan;
+
+	remote = net_remote(&c->key, &ini_lan, &resp_lan);
+	if ((!ini_lan || !resp_lan) &&
+	    (name = names_cache_lookup(dns, c->key.af, remote)) != NULL)
+		conv_set_dns(c, name);
+}
+
+/*
+ * The initiator's payload: a TLS ClientHello (possibly continued from
+ * the last segment), an HTTP request, or a QUIC Initial.  Each new
+ * connection brings its own; a conversation lists every distinct name.
+ */
+static void
+net_names(struct conv *c, const struct pkt *pk)
+{
+	char		name[NAMES_MAX];
+	int		src;
+	uint32_t	budget;
+
+	if (pk->proto == IPPROTO_TCP_) {
+		/* Only a handshake record or a method starts anything. */
+		if (c->stream == NULL && pk->payload[0] != 0x16 &&
+		    (pk->payload[0] < 'A' || pk->payload[0] > 'Z'))
+			return;
+		src = names_stream_feed(&c->stream, pk->tcp_seq, pk->payload,
+		    pk->payload_len, name);
+	} else if (pk->proto == IPPROTO_UDP_ &&
+	    (pk->payload[0] & 0xc0) == 0xc0) {
+		/* A bounded number of Initials per connection. */
+		budget = QUIC_TRIES * (c->nports < CONV_NAMES_MAX ?
+		    c->nports : CONV_NAMES_MAX);
+		if (c->quic_tries >= budget)
+			return;
+		c->quic_tries++;
+		src = names_quic_feed(&c->stream, pk->payload,
+		    pk->payload_len, name);
+	} else
+		return;
+	if (src != NAME_NONE)
+		conv_name_add(c, name, src);
+}
+
 void
 net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
     size_t wirelen)
@@ -296,8 +392,7 @@ net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
 	struct pkt	 pk;
 	struct conv	*c;
 	enum conv_dir	 dir;
-	char		 name[NAMES_MAX];
-	int		 rv, src;
+	int		 rv;
 
 	st.packets++;
 	rv = decode_packet(dlt, p, caplen, wirelen, &pk);
@@ -328,23 +423,10 @@ net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
 		st.unplaced++;
 		return;
 	}
-	if (dir != CONV_OUT || pk.payload_len == 0 ||
-	    c->name_source == NAME_SNI)
-		return;
-	if (pk.proto == IPPROTO_TCP_)
-		src = names_stream_feed(&c->stream, pk.tcp_seq, pk.payload,
-		    pk.payload_len, name);
-	else if (pk.proto == IPPROTO_UDP_ && (pk.payload[0] & 0xc0) == 0xc0 &&
-	    c->packets[CONV_OUT] <= QUIC_TRIES)
-		src = names_quic_feed(&c->stream, pk.payload, pk.payload_len,
-		    name);
-	else
-		return;
-	if (src > c->name_source) {
-		free(c->name);
-		c->name = xstrdup(name);
-		c->name_source = src;
-	}
+	if (c->packets[CONV_OUT] + c->packets[CONV_IN] == 1)
+		net_conv_start(c);
+	if (dir == CONV_OUT && pk.payload_len > 0)
+		net_names(c, &pk);
 }
 
 void

@@ -3,10 +3,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "conv.h"
+#include "names.h"
 
 #define S	1000000LL	/* one second in µs */
 
@@ -69,6 +71,17 @@ feed(struct conv_table *t, struct pkt pk, int64_t ts)
 	enum conv_dir	dir;
 
 	assert_non_null(conv_packet(t, &pk, ts, &dir));
+}
+
+/* The key of record i: initiator, responder (last bytes), port. */
+static void
+assert_key(const struct seen *s, int i, uint8_t ini, uint8_t resp,
+    uint16_t rport)
+{
+	assert_true(i < s->n);
+	assert_int_equal(s->rec[i].key.ini[3], ini);
+	assert_int_equal(s->rec[i].key.resp[3], resp);
+	assert_int_equal(s->rec[i].key.rport, rport);
 }
 
 /* Two connections to one server port are one conversation. */
@@ -262,6 +275,174 @@ test_clock_step(void **state)
 	conv_free(t);
 }
 
+
+/*
+ * A connection idle 3 s, resumed by the server (high ports both ends):
+ * the second record keeps the SYN sender as initiator.
+ */
+static void
+test_resume_keeps_initiator(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(6, 1, 55408, 2, 9001, TCP_SYN, 60), 0);
+	feed(t, mk(6, 2, 9001, 1, 55408, TCP_SYN | TCP_ACK, 60), 1000);
+	feed(t, mk(6, 1, 55408, 2, 9001, TCP_ACK, 52), 2000);
+	feed(t, mk(6, 2, 9001, 1, 55408, TCP_ACK, 100), 3 * S + 2000);
+	feed(t, mk(6, 1, 55408, 2, 9001, TCP_ACK, 52), 3 * S + 3000);
+	feed(t, mk(6, 2, 9001, 1, 55408, TCP_ACK, 100), 6 * S + 3000);
+	conv_flush(t);
+	assert_int_equal(s.n, 3);
+	assert_key(&s, 0, 1, 2, 9001);
+	assert_key(&s, 1, 1, 2, 9001);
+	assert_key(&s, 2, 1, 2, 9001);
+	assert_int_equal(s.rec[1].packets[CONV_IN], 1);
+	assert_int_equal(s.rec[1].bytes[CONV_IN], 100);
+	assert_int_equal(s.rec[1].packets[CONV_OUT], 1);
+	assert_int_equal(s.rec[2].packets[CONV_IN], 1);
+	assert_int_equal(s.rec[2].packets[CONV_OUT], 0);
+	conv_free(t);
+}
+
+/*
+ * An NFS client on port 880 to 2049: after a pause, neither side's
+ * packet is taken for the port rule's (server 880) view.
+ */
+static void
+test_resume_low_client_port(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(6, 26, 880, 61, 2049, TCP_SYN, 60), 0);
+	feed(t, mk(6, 61, 2049, 26, 880, TCP_SYN | TCP_ACK, 60), 100);
+	feed(t, mk(6, 61, 2049, 26, 880, TCP_ACK, 200), 2 * S + 700000);
+	feed(t, mk(6, 26, 880, 61, 2049, TCP_ACK, 300), 5 * S);
+	conv_flush(t);
+	assert_int_equal(s.n, 3);
+	assert_key(&s, 0, 26, 61, 2049);
+	assert_key(&s, 1, 26, 61, 2049);
+	assert_int_equal(s.rec[1].bytes[CONV_IN], 200);
+	assert_key(&s, 2, 26, 61, 2049);
+	assert_int_equal(s.rec[2].bytes[CONV_OUT], 300);
+	conv_free(t);
+}
+
+/* Without the SYN, a SYN-ACK names its receiver the initiator. */
+static void
+test_syn_ack_decides(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(6, 2, 5000, 1, 40000, TCP_SYN | TCP_ACK, 60), 0);
+	feed(t, mk(6, 1, 40000, 2, 5000, TCP_ACK, 52), 10);
+	conv_flush(t);
+	assert_int_equal(s.n, 1);
+	assert_key(&s, 0, 1, 2, 5000);
+	assert_int_equal(s.rec[0].packets[CONV_IN], 1);
+	assert_int_equal(s.rec[0].packets[CONV_OUT], 1);
+	conv_free(t);
+}
+
+/*
+ * UDP: the first sender began; resumed by the other side after the idle
+ * end, it is still the initiator, until the memory runs out.
+ */
+static void
+test_udp_memory(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	feed(t, mk(17, 1, 5000, 2, 6000, 0, 100), 0);
+	feed(t, mk(17, 2, 6000, 1, 5000, 0, 100), 3 * S);
+	feed(t, mk(17, 2, 6000, 1, 5000, 0, 100), 6 * S);
+	/* Remembered from its end (6 s) for CONV_RECENT_US, not longer. */
+	feed(t, mk(17, 2, 6000, 1, 5000, 0, 100), 6 * S + CONV_RECENT_US +
+	    S);
+	conv_flush(t);
+	assert_int_equal(s.n, 4);
+	assert_key(&s, 0, 1, 2, 6000);
+	assert_key(&s, 1, 1, 2, 6000);
+	assert_int_equal(s.rec[1].packets[CONV_IN], 1);
+	assert_key(&s, 2, 1, 2, 6000);
+	assert_key(&s, 3, 2, 1, 5000);
+	assert_int_equal(s.rec[3].packets[CONV_OUT], 1);
+	conv_free(t);
+}
+
+/* The port rule still decides for a conversation never seen. */
+static void
+test_port_rule_only_new(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+
+	(void)state;
+	t = table(&s);
+	/* First seen mid-stream from the client's low port: the rule. */
+	feed(t, mk(6, 26, 880, 61, 2049, TCP_ACK, 100), 0);
+	/* Another pair, begun with a SYN from 700 to 3000, then a pause. */
+	feed(t, mk(6, 5, 700, 6, 3000, TCP_SYN, 60), 10);
+	feed(t, mk(6, 5, 700, 6, 3000, TCP_ACK, 60), 5 * S);
+	conv_flush(t);
+	assert_int_equal(s.n, 3);
+	assert_key(&s, 0, 61, 26, 880);
+	assert_key(&s, 1, 5, 6, 3000);
+	assert_key(&s, 2, 5, 6, 3000);
+	conv_free(t);
+}
+
+/* Names: distinct, in order, 16 listed, the rest counted (bounded). */
+static void
+test_names(void **state)
+{
+	struct conv_table	*t;
+	struct seen		 s;
+	struct conv		*c;
+	struct pkt		 pk = mk(6, 1, 40000, 2, 443, TCP_SYN, 60);
+	enum conv_dir		 dir;
+	char			 name[32];
+	int			 i;
+
+	(void)state;
+	t = table(&s);
+	assert_non_null(c = conv_packet(t, &pk, 0, &dir));
+	assert_null(c->names);
+	assert_int_equal(conv_name_add(c, "a.example", NAME_SNI), 1);
+	assert_int_equal(conv_name_add(c, "b.example", NAME_HTTP), 1);
+	assert_int_equal(conv_name_add(c, "a.example", NAME_SNI), 0);
+	assert_int_equal(c->names->n, 2);
+	assert_string_equal(c->names->name[1], "b.example");
+	assert_int_equal(c->names->source[1], NAME_HTTP);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d.example", i);
+		conv_name_add(c, name, NAME_SNI);
+		conv_name_add(c, name, NAME_SNI);
+	}
+	assert_int_equal(c->names->n, CONV_NAMES_MAX);
+	assert_string_equal(c->names->name[15], "n13.example");
+	/* 302 distinct: 16 listed, 240 more told apart, then no more. */
+	assert_int_equal(c->names->more, CONV_NAMES_SEEN_MAX - CONV_NAMES_MAX);
+	assert_true(conv_name_seen(c, "n100.example"));
+	assert_false(conv_name_seen(c, "other.example"));
+	conv_set_dns(c, "d.example");
+	conv_set_dns(c, "e.example");
+	assert_string_equal(c->dns, "d.example");
+	conv_free(t);
+	assert_int_equal(s.n, 1);
+}
+
 int
 main(void)
 {
@@ -273,6 +454,12 @@ main(void)
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_clock_step),
+		cmocka_unit_test(test_resume_keeps_initiator),
+		cmocka_unit_test(test_resume_low_client_port),
+		cmocka_unit_test(test_syn_ack_decides),
+		cmocka_unit_test(test_udp_memory),
+		cmocka_unit_test(test_port_rule_only_new),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
