@@ -35,6 +35,7 @@ AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/capture.c agent/net.c agent/netdev.c $(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
+	agent/pcapfile.c \
 	agent/communityid.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
@@ -47,7 +48,7 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
-		  test_communityid
+		  test_communityid test_pcapfile
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
@@ -59,8 +60,9 @@ TEST_OBJS_decode = $(NET_OBJS)
 TEST_OBJS_conv = $(NET_OBJS)
 TEST_OBJS_names = $(NET_OBJS)
 TEST_OBJS_communityid = $(B)/agent/communityid.o
+TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -93,7 +95,9 @@ $(B)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c $(COMMON_SRCS) $(NET_SRCS)
 
 $(B)/fuzz/fuzz_usbid: agent/usbid.c
 $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
-$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo: FUZZ_CFLAGS += -Iagent
+$(B)/fuzz/fuzz_pcapfile: agent/pcapfile.c
+$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile: \
+	FUZZ_CFLAGS += -Iagent
 
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "log.h"
 #include "names.h"
 #include "xmalloc.h"
 
@@ -12,6 +13,9 @@
 #define CONV_STEP_US		(10 * 1000000LL)	/* back this far: a step */
 #define RECENT_SETS		16384	/* ended keys: 4 ways each, 1 MiB */
 #define RECENT_WAYS		4
+#define CONV_ALIGN		128	/* the pair of lines a packet touches */
+#define CONV_SIZE		((sizeof(struct conv) + CONV_ALIGN - 1) & \
+				    ~(size_t)(CONV_ALIGN - 1))
 
 #define IPPROTO_TCP_	6
 
@@ -226,7 +230,9 @@ conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts,
 		conv_end(t, t->ihead);
 	if (t->count >= t->nbuckets)
 		conv_grow(t);
-	c = xcalloc(1, sizeof(*c));
+	if ((c = aligned_alloc(CONV_ALIGN, CONV_SIZE)) == NULL)
+		fatal("conversation");
+	memset(c, 0, sizeof(*c));
 	c->key = *k;
 	c->start = c->end = ts;
 	c->interim_at = ts + t->conf.active_us;

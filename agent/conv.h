@@ -46,24 +46,30 @@ struct conv_names {
 	uint64_t	*seen;
 };
 
+/*
+ * What a packet touches comes first, in two cache lines (the table
+ * allocates on 128-byte boundaries): the key and chain, the last packet's
+ * time and idle order, the counters, the port set.
+ */
 struct conv {
 	struct conv_key	 key;
 	struct conv	*hnext;			/* hash chain */
+	int64_t		 end;			/* last packet, µs */
 	struct conv	*iprev, *inext;		/* by last packet */
-	struct conv	*aprev, *anext;		/* by next interim */
-	int64_t		 start, end;		/* first and last packet, µs */
-	int64_t		 interim_at;		/* next interim record */
 	uint64_t	 packets[2], bytes[2];	/* by enum conv_dir */
 	uint32_t	 nports;		/* distinct initiator ports */
 	uint32_t	 ports_cap;		/* slots in ports, 0: inline */
 	uint16_t	 port0;
-	uint32_t	*ports;			/* open-addressed set */
 	uint8_t		 first_dir;		/* the first packet's */
 	uint8_t		 icmp_type, icmp_code;	/* ... for ICMP */
 	uint16_t	 quic_tries;		/* Initials tried (net.c) */
+	struct names_stream *stream;		/* TLS reassembly, or NULL */
+	int64_t		 start;			/* first packet, µs */
+	int64_t		 interim_at;		/* next interim record */
+	struct conv	*aprev, *anext;		/* by next interim */
+	uint32_t	*ports;			/* open-addressed set */
 	struct conv_names *names;		/* or NULL */
 	char		*dns;			/* DNS name at start, or NULL */
-	struct names_stream *stream;		/* TLS reassembly, or NULL */
 };
 
 /* Called for every record: final 0 for an interim record, 1 at the end. */
