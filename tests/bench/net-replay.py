@@ -7,6 +7,9 @@ softflowd: Debian packages) when missing, then runs each command ROUNDS
 times side by side, the file in the page cache, and reports the median
 packets per second, the peak resident memory, and ratios to labwatch.
 
+Then the targets of issue 11: --read at least 3x softflowd's and 1.2x
+tcpdump -w /dev/null's packets per second, from the medians of this run.
+
 usage: tests/bench/net-replay.py [ROUNDS]   (B= selects the build folder;
        scripts/bench runs it with the other benches)
 """
@@ -66,7 +69,7 @@ def run(cmd, stdout):
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     ensure_tools()
     os.makedirs(os.path.dirname(TRACE), exist_ok=True)
     if not os.path.exists(TRACE):
@@ -148,6 +151,12 @@ def main():
         rss = max(m for _, m in results[name])
         print("%-26s %10.2f %12.0f %12.1f %16.2f" % (name, wall, n / wall,
                                                      rss, wall / lw))
+    print()
+    for name, target in (("softflowd -r", 3.0),
+                         ("tcpdump -r -w /dev/null", 1.2)):
+        ratio = statistics.median(w for w, _ in results[name]) / lw
+        print("labwatch / %-24s %.2fx packets/s (target %.1fx): %s" % (
+            name, ratio, target, "met" if ratio >= target else "NOT met"))
 
 
 if __name__ == "__main__":
