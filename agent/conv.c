@@ -467,6 +467,7 @@ conv_free(struct conv_table *t)
 	conv_flush(t);
 	free(t->buckets);
 	free(t->frags);
+	free(t->recent);
 	free(t);
 }
 
