@@ -125,6 +125,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(PREFIX)/sbin/labwatch-ca
+	install -D -m 644 scripts/labwatch-ca.1 $(DESTDIR)$(PREFIX)/share/man/man1/labwatch-ca.1
 	install -D -m 644 collector/labwatch-collector.logrotate \
 	    $(DESTDIR)/etc/logrotate.d/labwatch
 	install -d $(DESTDIR)/etc/labwatch
