@@ -445,8 +445,13 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen;
+	const char		*hint = "";
 
 	(void)arg;
+	/* Cut before WELCOME on plaintext: most likely a TLS collector. */
+	if (up.state == U_HELLO && up.conf->tls == NULL)
+		hint = " before WELCOME (a TLS collector? --insecure must be "
+		    "on both sides)";
 	if (what & BEV_EVENT_CONNECTED) {
 		sslen = sizeof(ss);
 		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
@@ -466,11 +471,11 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_warnx("cannot connect to %s:%s: %s", up.host, up.port,
 		    uplink_error(bev));
 	else if (what & BEV_EVENT_EOF)
-		log_warnx("collector %s:%s closed the connection", up.host,
-		    up.port);
+		log_warnx("collector %s:%s closed the connection%s", up.host,
+		    up.port, hint);
 	else
-		log_warnx("collector %s:%s: %s", up.host, up.port,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		log_warnx("collector %s:%s: %s%s", up.host, up.port,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), hint);
 	uplink_retry_later();
 }
 

@@ -323,6 +323,18 @@ session_commit(struct session *s)
 		session_pause(s);
 }
 
+/* A TLS ClientHello on a plaintext collector: say what is wrong. */
+static const char *
+session_tls_hint(struct session *s, struct evbuffer *in)
+{
+	uint8_t	p[2];
+
+	if (s->tls || s->state != S_HELLO ||
+	    evbuffer_copyout(in, p, 2) != 2 || p[0] != 0x16 || p[1] != 0x03)
+		return "";
+	return " (a TLS client: this collector runs --insecure)";
+}
+
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -338,7 +350,8 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	    conf->max_frame, &h, &payload, &err)) != 0) {
 		if (rv == -1) {
 			session_close(s, BYE_PROTOCOL, "protocol",
-			    "bad frame header: %s", err);
+			    "bad frame header: %s%s", err, session_tls_hint(s,
+			    in));
 			return;
 		}
 		session_frame(s, h.type, payload, h.len);
@@ -625,7 +638,7 @@ session_refuse_record(struct session *s)
 	record_init(&r);
 	record_begin(&r, "host.refused");
 	r.host = s->host;
-	record_add_strn(&r, "event", record_bytes(&s->rec) +
+	record_add_strn(&r, "refused_event", record_bytes(&s->rec) +
 	    s->rec.event.off, s->rec.event.len);
 	record_add_int(&r, "number", (int64_t)s->rec.seq);
 	record_add_str(&r, "reason", "reserved for the collector");

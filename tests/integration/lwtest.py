@@ -545,6 +545,7 @@ HELLO, WELCOME, RECORD, HEARTBEAT, ACK, BYE = 1, 2, 3, 4, 5, 6
 F_STR, F_INT, F_BOOL, F_LIST, F_TIME, F_DURATION = 1, 2, 3, 4, 5, 6
 BYE_SHUTDOWN, BYE_PROTOCOL, BYE_BAD_HOST = 1, 2, 3
 BYE_BUSY, BYE_TIMEOUT, BYE_STORAGE = 4, 5, 6
+BYE_ENROLL, BYE_STREAM = 7, 8
 
 
 def _b(s):
@@ -619,9 +620,11 @@ def bye_frame(code, reason):
     return frame(BYE, struct.pack('>H', code) + str16(reason))
 
 
-def connect(port, addr='127.0.0.1', timeout=3.0, cert=None, tls=True):
+def connect(port, addr='127.0.0.1', timeout=3.0, cert=None, tls=True,
+            src=None):
     """A connection to a collector: TLS on the lab CA (presenting the
-    certificate of host cert, if given) unless tls is false."""
+    certificate of host cert, if given) unless tls is false; from source
+    address src if given (another PC, as far as the collector knows)."""
     family = socket.AF_INET6 if ':' in addr else socket.AF_INET
     # Before connecting: issuing a certificate takes longer than the
     # collector's handshake deadline in some tests.
@@ -629,6 +632,8 @@ def connect(port, addr='127.0.0.1', timeout=3.0, cert=None, tls=True):
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if src is not None:
+        sock.bind((src, 0))
     sock.connect((addr, port))
     if tls:
         sock = ctx.wrap_socket(sock, server_hostname=addr)
@@ -723,14 +728,14 @@ def new_stream():
 
 
 def open_session(port, host, stream=None, addr='127.0.0.1', timeout=3.0,
-                 cert=None, tls=True):
+                 cert=None, tls=True, src=None):
     """Connects (with the certificate of host, or of cert), says HELLO,
     reads the WELCOME.  Returns a namespace with sock, host, stream,
     last_seq (from WELCOME), acked, heartbeat_ms, max_frame; raises
     RuntimeError if the collector does not welcome."""
     if stream is None:
         stream = new_stream()
-    sock = connect(port, addr, timeout, cert or host, tls)
+    sock = connect(port, addr, timeout, cert or host, tls, src)
     sock.sendall(hello_frame(host, stream))
     fr = recv_frame(sock, timeout)
     if fr is None or fr[0] != WELCOME:
