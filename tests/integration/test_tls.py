@@ -451,11 +451,49 @@ def welcome_above():
         lw.stop(agent)
 
 
+def wrong_collector():
+    """The agent checks the collector's certificate: the lab CA, and the
+    name it dialled."""
+    lw.labwatch_ca('server', lw.ca_dir(), 'elsewhere.lab')
+    d = os.path.join(lw.ca_dir(), 'servers')
+    o = os.path.join(other_ca(), 'hosts')
+    for label, pair, want in (
+            ('a certificate for another name',
+             (os.path.join(d, 'elsewhere.lab.crt'),
+              os.path.join(d, 'elsewhere.lab.key')),
+             'TLS: IP address mismatch'),
+            ('a certificate of another CA',
+             (os.path.join(o, 'pc03.crt'), os.path.join(o, 'pc03.key')),
+             'TLS: unable to get local issuer certificate')):
+        port = lw.free_port()
+        srv = lw.listen(port)
+        sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        sctx.load_cert_chain(*pair)
+        agent = lw.start_agent('127.0.0.1:%d' % port, 'pc19',
+                               extra=['--reconnect-max', '1'],
+                               name='agent-pc19-' + label.split()[-2])
+        raw = lw.accept(srv, tls=False)
+        hello = None
+        try:
+            t = sctx.wrap_socket(raw, server_side=True)
+            hello = lw.recv_frame(t, 2)
+        except (ssl.SSLError, OSError, TimeoutError):
+            pass
+        check('collector check: %s: the agent sends nothing' % label,
+              hello is None, hello)
+        check('collector check: %s: the agent says why' % label,
+              stderr_has(agent, want, 5), lw.stderr_text(agent)[-300:])
+        srv.close()
+        lw.stop(agent)
+
+
 def revoke_live():
     coll = ctx['coll']
     agent = lw.start_agent(coll_addr(coll), 'pc16', heartbeat=1,
                            extra=['--reconnect-max', '1'])
+    other = lw.start_agent(coll_addr(coll), 'pc18', heartbeat=1)
     lw.wait_event(lw.log_path(coll, 'pc16'), 'text', 'agent.start')
+    lw.wait_event(lw.log_path(coll, 'pc18'), 'text', 'agent.start')
     lw.labwatch_ca('revoke', lw.ca_dir(), 'pc16')
     coll.send_signal(signal.SIGHUP)
     recs = lw.wait_records(lw.log_path(coll, 'pc16'), 'text',
@@ -470,9 +508,12 @@ def revoke_live():
     n = len(lw.events(lw.records_quiet(lw.log_path(coll, 'pc16'), 'text'),
                       'host.connect'))
     check('revoke: the agent cannot connect again', n == 1, n)
+    ev18 = events_of(coll, 'pc18')
     check('revoke: other agents stay connected through the reload',
-          lw.running(coll))
+          lw.running(coll) and ev18.count('host.connect') == 1 and
+          'host.disconnect' not in ev18, ev18)
     lw.stop(agent)
+    lw.stop(other)
 
 
 def capture():
@@ -640,7 +681,7 @@ def main():
     for step in (good_agent, refused_certificates, wrong_name,
                  plaintext_mismatch, half_open, idle_flood,
                  hijack_and_forgery, one_key_two_pcs, cloned_state,
-                 welcome_above, revoke_live, capture, start_checks,
+                 welcome_above, wrong_collector, revoke_live, capture, start_checks,
                  enrolment):
         lw.step(step.__name__, step)
     rc = lw.stop(ctx['coll'])
