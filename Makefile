@@ -7,7 +7,7 @@ PREFIX	?= /usr/local
 B	= build
 
 # libudev and libpcap for the agent, libcrypto for QUIC Initial keys.
-PKGS	= libevent libudev libpcap libcrypto
+PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -28,18 +28,20 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
-	common/cidr.c
+	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c
 AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
-	agent/capture.c agent/net.c agent/netdev.c $(NET_SRCS)
+	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
+	agent/enroll.c $(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
 	agent/pcapfile.c \
 	agent/communityid.c
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
-	collector/state.c collector/syncer.c
+	collector/state.c collector/syncer.c collector/peerlimit.c \
+	collector/enroll.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -48,11 +50,12 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
-		  test_communityid test_pcapfile
+		  test_hostpat test_communityid test_pcapfile
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
+TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
 TEST_OBJS_fanmerge = $(B)/agent/fanmerge.o $(B)/agent/usbid.o
@@ -132,6 +135,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(PREFIX)/sbin/labwatch-ca
+	install -D -m 644 scripts/labwatch-ca.1 $(DESTDIR)$(PREFIX)/share/man/man1/labwatch-ca.1
 	install -D -m 644 collector/labwatch-collector.logrotate \
 	    $(DESTDIR)/etc/logrotate.d/labwatch
 	install -d $(DESTDIR)/etc/labwatch

@@ -12,11 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+
 #include "agent.h"
 #include "hostname.h"
+#include "lockfile.h"
 #include "log.h"
 #include "num.h"
+#include "tls.h"
 #include "xmalloc.h"
+
+#define TLS_DIR		"/etc/labwatch/tls/"
 
 static struct event_base	*base;
 #define STDOUT_BATCH	65536	/* bytes of records a replay gathers */
@@ -31,6 +37,10 @@ static struct agent_conf	 conf = {
 	.flow_idle_us = 2 * 1000000LL,
 	.flow_active_us = 60 * 1000000LL,
 	.stats_interval = 60,
+	.tls_ca = TLS_DIR "ca.crt",
+	.tls_cert = TLS_DIR "agent.crt",
+	.tls_key = TLS_DIR "agent.key",
+	.enroll_secret = "/etc/labwatch/enroll.secret",
 };
 static uint64_t			 next_seq = 1;	/* --stdout only */
 static struct buf		 outbuf;
@@ -41,11 +51,24 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 "usage: labwatch-agent (--collector HOST:PORT | --stdout) [options]\n"
+"       labwatch-agent --enroll HOST:PORT [--enroll-secret FILE] [options]\n"
 "  -c, --collector HOST:PORT   send records to this collector\n"
 "                              ([v6]:port for IPv6)\n"
 "  -s, --stdout                print records here instead (standalone mode)\n"
 "  -n, --host NAME             this PC's name in the logs (default: the\n"
-"                              machine's host name)\n"
+"                              name in its certificate, else the machine's\n"
+"                              host name)\n"
+"      --insecure              plaintext link, no authentication (tests)\n"
+"      --tls-ca FILE           the lab CA the collector's certificate must\n"
+"                              chain to (default " TLS_DIR "ca.crt)\n"
+"      --tls-cert FILE         this PC's certificate (default\n"
+"                              " TLS_DIR "agent.crt)\n"
+"      --tls-key FILE          its private key, mode 600 (default\n"
+"                              " TLS_DIR "agent.key)\n"
+"      --enroll HOST:PORT      make this PC's key, have the collector sign\n"
+"                              it, store both at --tls-key/--tls-cert; exit\n"
+"      --enroll-secret FILE    the lab's enrolment secret (default\n"
+"                              /etc/labwatch/enroll.secret)\n"
 "  -F, --format text|json      --stdout line format (default text)\n"
 "      --heartbeat S           seconds between heartbeats (default 5)\n"
 "      --reconnect-max S       longest wait between reconnects (default 30)\n"
@@ -203,6 +226,44 @@ agent_replay_done(void)
 		stopped();
 }
 
+/*
+ * The link's TLS context; the host name, when not given, is the one in
+ * this PC's certificate, and when given must be named by it (the collector
+ * would refuse it anyway; better to say so here, at start).
+ */
+static void
+tls_setup(void)
+{
+	static char		 cn[HOSTNAME_MAX + 1];
+	struct tls_files	 f = { conf.tls_ca, conf.tls_cert, conf.tls_key,
+				    NULL };
+	char			 err[TLS_ERR_MAX];
+	X509			*cert;
+	FILE			*fp;
+
+	if ((conf.tls = tls_client_ctx(&f, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "labwatch-agent: %s\n(enrol this PC with "
+		    "--enroll, make its files with labwatch-ca issue, or run "
+		    "with --insecure on both sides for a plaintext test)\n",
+		    err);
+		exit(2);
+	}
+	if ((fp = fopen(conf.tls_cert, "re")) == NULL ||
+	    (cert = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
+		fatalx("%s: cannot read the certificate again", conf.tls_cert);
+	fclose(fp);
+	if (conf.host == NULL && tls_cert_cn(cert, cn, sizeof(cn)) == 0)
+		conf.host = cn;
+	if (conf.host != NULL &&
+	    !tls_cert_names(cert, conf.host, strlen(conf.host))) {
+		fprintf(stderr, "labwatch-agent: %s is not a certificate for "
+		    "host %s; the collector would refuse it\n", conf.tls_cert,
+		    conf.host);
+		exit(2);
+	}
+	X509_free(cert);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -267,6 +328,12 @@ main(int argc, char *argv[])
 		{ "flow-idle", required_argument, NULL, 11 },
 		{ "flow-active", required_argument, NULL, 12 },
 		{ "stats", required_argument, NULL, 13 },
+		{ "insecure", no_argument, NULL, 14 },
+		{ "tls-ca", required_argument, NULL, 15 },
+		{ "tls-cert", required_argument, NULL, 16 },
+		{ "tls-key", required_argument, NULL, 17 },
+		{ "enroll", required_argument, NULL, 18 },
+		{ "enroll-secret", required_argument, NULL, 19 },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -275,8 +342,9 @@ main(int argc, char *argv[])
 	};
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
-	char		 hostbuf[256];
+	char		 hostbuf[256], reset[256], err[TLS_ERR_MAX];
 	struct record	 r;
+	int		 lock = -1;
 	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
 	long long	 port;
 
@@ -361,6 +429,24 @@ main(int argc, char *argv[])
 			conf.stats_interval = (int)num_arg("stats", optarg, 1,
 			    86400);
 			break;
+		case 14:
+			conf.insecure = 1;
+			break;
+		case 15:
+			conf.tls_ca = optarg;
+			break;
+		case 16:
+			conf.tls_cert = optarg;
+			break;
+		case 17:
+			conf.tls_key = optarg;
+			break;
+		case 18:
+			conf.enroll = optarg;
+			break;
+		case 19:
+			conf.enroll_secret = optarg;
+			break;
 		case 'f':
 			foreground = 1;
 			break;
@@ -376,11 +462,19 @@ main(int argc, char *argv[])
 			usage(2);
 		}
 	}
-	if (optind != argc || (conf.collector != NULL) == to_stdout) {
+	if (optind != argc || (conf.collector != NULL) + to_stdout +
+	    (conf.enroll != NULL) != 1) {
 		fprintf(stderr, "labwatch-agent: give one of --collector "
-		    "HOST:PORT or --stdout\n");
+		    "HOST:PORT, --stdout or --enroll HOST:PORT\n");
 		usage(2);
 	}
+	if (conf.enroll != NULL && conf.insecure) {
+		fprintf(stderr, "labwatch-agent: --enroll needs TLS; not with "
+		    "--insecure\n");
+		exit(2);
+	}
+	if (conf.collector != NULL && !conf.insecure)
+		tls_setup();
 	if (conf.host == NULL) {
 		if (gethostname(hostbuf, sizeof(hostbuf)) == -1)
 			fatal("gethostname");
@@ -394,8 +488,19 @@ main(int argc, char *argv[])
 		exit(2);
 	}
 
-	log_init("labwatch-agent", foreground || to_stdout, verbose);
+	log_init("labwatch-agent", foreground || to_stdout ||
+	    conf.enroll != NULL, verbose);
 	signal(SIGPIPE, SIG_IGN);
+	if (conf.enroll != NULL)
+		exit(enroll_run(&conf));
+	if (conf.collector != NULL) {
+		if ((lock = statedir_open(conf.state_dir, conf.host, reset,
+		    sizeof(reset), err, sizeof(err))) == -1) {
+			fprintf(stderr, "labwatch-agent: %s\n", err);
+			exit(1);
+		}
+		conf.state_fresh = reset[0] != '\0';
+	}
 	buf_init(&outbuf);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
@@ -403,6 +508,8 @@ main(int argc, char *argv[])
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		event_reinit(base);
+		if (lock != -1)
+			lockfile_setpid(lock);
 	}
 	if (conf.collector != NULL)
 		uplink_init(base, &conf);
@@ -414,7 +521,15 @@ main(int argc, char *argv[])
 	record_init(&r);
 	record_begin(&r, "agent.start");
 	sysinfo_add(&r);
+	if (conf.collector != NULL)
+		record_add_bool(&r, "tls", conf.tls != NULL);
 	agent_emit(&r);
+	if (conf.state_fresh) {
+		log_warnx("%s: %s; starting afresh", conf.state_dir, reset);
+		record_begin(&r, "agent.state_reset");
+		record_add_str(&r, "reason", reset);
+		agent_emit(&r);
+	}
 	record_free(&r);
 	if (conf.selftest_rate > 0)
 		selftest_init(base, conf.selftest_rate);

@@ -6,6 +6,8 @@
 
 #include <event2/event.h>
 
+#include <openssl/ssl.h>
+
 #include <stdint.h>
 
 #include "format.h"
@@ -37,12 +39,23 @@ struct agent_conf {
 	int64_t		 flow_idle_us;
 	int64_t		 flow_active_us;
 	int		 stats_interval;	/* seconds between agent.stats */
+
+	/* The link (uplink.c) and enrolment (enroll.c). */
+	int		 insecure;	/* --insecure: plaintext */
+	SSL_CTX		*tls;		/* NULL with --insecure */
+	const char	*tls_ca, *tls_cert, *tls_key;
+	int		 state_fresh;	/* the state folder was reset */
+	const char	*enroll;	/* --enroll HOST:PORT */
+	const char	*enroll_secret;
 };
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
 void	agent_emit(struct record *);
 /* Adds the monitors' health (capture counters) to a heartbeat. */
 void	agent_health(struct record *);
+
+/* enroll.c: --enroll; returns the exit status. */
+int	enroll_run(const struct agent_conf *);
 
 /* uplink.c: the connection to the collector. */
 void	uplink_init(struct event_base *, const struct agent_conf *);
@@ -84,11 +97,20 @@ void	net_finish(void);
 /* Frees what net_init made. */
 void	net_shutdown(void);
 
-/* netdev.c: new (MAC, IP) pairs on the LAN. */
+/* netdev.c: new (MAC, IP) pairs on the LAN, kept in this state file. */
+#define NETDEV_FILE	"devices"
 void	netdev_init(const char *state_dir, int persist);
 void	netdev_seen(int af, const uint8_t mac[6], const uint8_t *ip,
 	    int64_t ts_us, int replay);
 void	netdev_shutdown(void);
+
+/*
+ * statedir.c: makes and locks the state folder (the lock's descriptor, or
+ * -1 with err) and checks it was made for this host on this machine; when
+ * not, it is reset: reset says why and the spool must start fresh.
+ */
+int	statedir_open(const char *, const char *, char *, size_t, char *,
+	    size_t);
 
 /* sysinfo.c: what agent.start says about this machine. */
 void	sysinfo_add(struct record *);

@@ -19,7 +19,6 @@
 #include "xmalloc.h"
 
 #define NETDEV_MAX	65536		/* pairs remembered */
-#define NETDEV_FILE	"devices"
 #define OUI_PATH	"/usr/share/ieee-data/oui.txt"
 #define OUI_NAME_MAX	96
 

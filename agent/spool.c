@@ -247,15 +247,38 @@ spool_scan(void)
 	return 0;
 }
 
-/* Reads the stream id, or makes a new one when there is no spool yet. */
+int
+spool_restream(uint64_t *stream)
+{
+	char	buf[32];
+	int	fd;
+
+	if (getrandom(stream, sizeof(*stream), 0) != sizeof(*stream))
+		fatal("getrandom");
+	snprintf(buf, sizeof(buf), "%016" PRIx64 "\n", *stream);
+	if ((fd = openat(sp.dirfd, "stream.tmp", O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+	    write(fd, buf, 17) != 17 || fsync(fd) == -1 || close(fd) == -1 ||
+	    renameat(sp.dirfd, "stream.tmp", sp.dirfd, "stream") == -1 ||
+	    fsync(sp.dirfd) == -1) {
+		log_warn("spool %s/stream", sp.dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the stream id, or makes a new one when there is no spool yet or
+ * fresh says the folder's history is not ours.
+ */
 static int
-spool_stream(uint64_t *stream)
+spool_stream(uint64_t *stream, int fresh)
 {
 	char	 buf[32], *end;
 	ssize_t	 n;
 	int	 fd;
 
-	if (sp.nsegs > 0 &&
+	if (!fresh && sp.nsegs > 0 &&
 	    (fd = openat(sp.dirfd, "stream", O_RDONLY | O_CLOEXEC)) != -1) {
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
@@ -271,23 +294,16 @@ spool_stream(uint64_t *stream)
 	/* A new stream: segments of an unknown one are worthless. */
 	while (sp.nsegs > 0)
 		seg_remove_oldest();
-	if (getrandom(stream, sizeof(*stream), 0) != sizeof(*stream))
-		fatal("getrandom");
-	snprintf(buf, sizeof(buf), "%016" PRIx64 "\n", *stream);
-	if ((fd = openat(sp.dirfd, "stream.tmp", O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
-	    write(fd, buf, 17) != 17 || fsync(fd) == -1 || close(fd) == -1 ||
-	    renameat(sp.dirfd, "stream.tmp", sp.dirfd, "stream") == -1 ||
-	    fsync(sp.dirfd) == -1) {
-		log_warn("spool %s/stream", sp.dir);
+	if (fresh && unlinkat(sp.dirfd, "drops", 0) == -1 && errno != ENOENT)
+		log_warn("spool %s/drops", sp.dir);
+	if (spool_restream(stream) == -1)
 		return -1;
-	}
 	sp.next_seq = 1;
 	return 0;
 }
 
 int
-spool_open(const char *dir, size_t max, uint64_t *stream)
+spool_open(const char *dir, size_t max, int fresh, uint64_t *stream)
 {
 	struct segment	*last;
 
@@ -308,7 +324,7 @@ spool_open(const char *dir, size_t max, uint64_t *stream)
 		log_warn("state folder %s", dir);
 		return -1;
 	}
-	if (spool_scan() == -1 || spool_stream(stream) == -1)
+	if (spool_scan() == -1 || spool_stream(stream, fresh) == -1)
 		return -1;
 	if (sp.nsegs > 0) {
 		last = &sp.segs[sp.nsegs - 1];

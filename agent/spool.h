@@ -26,10 +26,16 @@ struct spool_drop {
 
 /*
  * Opens (creating) the spool in dir, at most max bytes: reads or makes the
- * stream id, scans the segments, cuts a torn last frame off.  Returns -1 on
+ * stream id, scans the segments, cuts a torn last frame off; with fresh,
+ * drops whatever the folder held and starts a new stream.  Returns -1 on
  * an error it has logged.
  */
-int	 spool_open(const char *, size_t, uint64_t *);
+int	 spool_open(const char *, size_t, int, uint64_t *);
+/*
+ * Starts a new stream id for the records spooled and to come (their
+ * numbers stay): the collector's word on the old one cannot be trusted.
+ */
+int	 spool_restream(uint64_t *);
 /* The sequence number the next record gets. */
 uint64_t spool_next_seq(void);
 /*

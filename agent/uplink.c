@@ -9,6 +9,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 
@@ -21,6 +22,7 @@
 #include "escape.h"
 #include "log.h"
 #include "spool.h"
+#include "tls.h"
 #include "wire.h"
 #include "wire_ev.h"
 #include "xmalloc.h"
@@ -66,6 +68,7 @@ static void	uplink_connect(void);
 static void	uplink_finish(void);
 static void	uplink_deadline_cb(evutil_socket_t, short, void *);
 static void	uplink_retry_later(void);
+static int	uplink_spool(struct record *, const struct spool_drop *);
 
 size_t
 uplink_queued(void)
@@ -96,8 +99,6 @@ uplink_pump(void)
 		if (spool_read(out, OUT_HIGH - len) == 0)
 			break;
 }
-
-static int	uplink_spool(struct record *, const struct spool_drop *);
 
 /* Says which records a full spool dropped, in the stream itself. */
 static void
@@ -247,6 +248,49 @@ uplink_heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(up.heartbeat, &tv);
 }
 
+/*
+ * The collector claims records this agent never sent (seq above the last
+ * one numbered), or says the stream is another host's: someone else wrote
+ * into this stream, or the collector's memory is not this agent's.  Never
+ * drop records on its word: go on under a new stream id, resending what is
+ * spooled, and say so in the stream itself.
+ */
+static void
+uplink_new_stream(const char *what, uint64_t claimed)
+{
+	struct record	r;
+	char		old[17], new[17];
+
+	snprintf(old, sizeof(old), "%016" PRIx64, up.stream);
+	if (spool_restream(&up.stream) == -1) {
+		uplink_retry_later();
+		return;
+	}
+	snprintf(new, sizeof(new), "%016" PRIx64, up.stream);
+	if (claimed != 0)
+		log_warnx("collector %s: %s claims records up to %" PRIu64
+		    ", but this agent numbered only up to %" PRIu64 "; going "
+		    "on as stream %s", up.host, what, claimed,
+		    spool_next_seq() - 1, new);
+	else
+		log_warnx("collector %s: stream %s belongs to another host; "
+		    "going on as stream %s", up.host, old, new);
+	record_init(&r);
+	record_begin(&r, "agent.stream_reset");
+	r.host = up.conf->host;
+	record_add_str(&r, "reason", claimed != 0 ? "collector claims "
+	    "records this agent never sent" : "stream belongs to another host");
+	record_add_str(&r, "old_stream", old);
+	record_add_str(&r, "new_stream", new);
+	if (claimed != 0)
+		record_add_int(&r, "claimed", (int64_t)claimed);
+	record_add_int(&r, "last_seq", (int64_t)(spool_next_seq() - 1));
+	uplink_spool(&r, NULL);
+	record_free(&r);
+	up.backoff_ms = BACKOFF_MIN_MS;
+	uplink_retry_later();
+}
+
 static void
 uplink_welcome(const uint8_t *p, size_t len)
 {
@@ -258,6 +302,10 @@ uplink_welcome(const uint8_t *p, size_t len)
 	if (wire_get_welcome(p, len, &w, &err) == -1) {
 		log_warnx("collector %s: bad WELCOME: %s", up.host, err);
 		uplink_retry_later();
+		return;
+	}
+	if (w.last_seq >= spool_next_seq()) {
+		uplink_new_stream("WELCOME", w.last_seq);
 		return;
 	}
 	up.max_frame = w.max_frame < WIRE_MAX_FRAME_LIMIT ? w.max_frame :
@@ -306,6 +354,10 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 			uplink_retry_later();
 			return;
 		}
+		if (seq >= spool_next_seq()) {
+			uplink_new_stream("ACK", seq);
+			return;
+		}
 		uplink_acked(seq);
 		uplink_pump();
 		return;
@@ -320,6 +372,10 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 			buf_free(&esc);
 			if (bye.code == BYE_BAD_HOST)
 				up.backoff_ms = up.conf->reconnect_max * 1000;
+			if (bye.code == BYE_STREAM) {
+				uplink_new_stream("BYE", 0);
+				return;
+			}
 		}
 		uplink_retry_later();
 		return;
@@ -361,13 +417,41 @@ uplink_write_cb(struct bufferevent *bev, void *arg)
 	uplink_pump();
 }
 
+/* Why a connection attempt failed: DNS, TLS or the socket. */
+static const char *
+uplink_error(struct bufferevent *bev)
+{
+	static char	 text[512];
+	unsigned long	 e;
+	SSL		*ssl;
+
+	if (bufferevent_socket_get_dns_error(bev))
+		return evutil_gai_strerror(bufferevent_socket_get_dns_error(bev));
+	if (up.conf->tls != NULL &&
+	    (ssl = bufferevent_openssl_get_ssl(bev)) != NULL &&
+	    ((e = bufferevent_get_openssl_error(bev)) != 0 ||
+	    SSL_get_verify_result(ssl) != X509_V_OK)) {
+		snprintf(text, sizeof(text), "TLS: %s",
+		    tls_handshake_error(ssl, e));
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		return text;
+	}
+	return evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+}
+
 static void
 uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen;
+	const char		*hint = "";
 
 	(void)arg;
+	/* Cut before WELCOME on plaintext: most likely a TLS collector. */
+	if (up.state == U_HELLO && up.conf->tls == NULL)
+		hint = " before WELCOME (a TLS collector? --insecure must be "
+		    "on both sides)";
 	if (what & BEV_EVENT_CONNECTED) {
 		sslen = sizeof(ss);
 		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
@@ -383,17 +467,15 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		log_warnx("collector %s:%s: silent, reconnecting", up.host,
 		    up.port);
-	else if (what & BEV_EVENT_EOF)
-		log_warnx("collector %s:%s closed the connection", up.host,
-		    up.port);
 	else if (up.state == U_CONNECTING)
 		log_warnx("cannot connect to %s:%s: %s", up.host, up.port,
-		    bufferevent_socket_get_dns_error(bev) ?
-		    evutil_gai_strerror(bufferevent_socket_get_dns_error(bev)) :
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		    uplink_error(bev));
+	else if (what & BEV_EVENT_EOF)
+		log_warnx("collector %s:%s closed the connection%s", up.host,
+		    up.port, hint);
 	else
-		log_warnx("collector %s:%s: %s", up.host, up.port,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		log_warnx("collector %s:%s: %s%s", up.host, up.port,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), hint);
 	uplink_retry_later();
 }
 
@@ -401,9 +483,19 @@ static void
 uplink_connect(void)
 {
 	struct timeval	tv = { 10, 0 };
+	SSL		*ssl;
 
-	up.bev = bufferevent_socket_new(up.base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
+	if (up.conf->tls != NULL) {
+		if ((ssl = SSL_new(up.conf->tls)) == NULL ||
+		    tls_expect_host(ssl, up.host) == -1)
+			fatalx("SSL_new: %s", tls_error());
+		up.bev = bufferevent_openssl_socket_new(up.base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		if (up.bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(up.bev, 1);
+	} else
+		up.bev = bufferevent_socket_new(up.base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (up.bev == NULL)
 		fatalx("bufferevent_socket_new");
 	bufferevent_setcb(up.bev, uplink_read_cb, uplink_write_cb,
@@ -434,7 +526,8 @@ uplink_init(struct event_base *base, const struct agent_conf *conf)
 
 	up.conf = conf;
 	up.base = base;
-	if (spool_open(conf->state_dir, conf->spool_max, &up.stream) == -1)
+	if (spool_open(conf->state_dir, conf->spool_max, conf->state_fresh,
+	    &up.stream) == -1)
 		fatalx("cannot use the spool in %s", conf->state_dir);
 	up.max_frame = WIRE_MAX_FRAME;
 	up.hb_interval = conf->heartbeat;
@@ -519,7 +612,9 @@ uplink_shutdown(void (*done)(void))
 	struct timeval	tv = { SHUTDOWN_WAIT, 0 };
 
 	up.done = done;
-	if (spool_records() == 0 || up.state != U_READY) {
+	/* A link on its way up may still take what is spooled. */
+	if (spool_records() == 0 || up.state == U_WAIT ||
+	    up.state == U_DONE) {
 		uplink_finish();
 		return;
 	}

@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,18 +16,31 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "enroll.h"
 #include "hostlog.h"
+#include "lockfile.h"
 #include "log.h"
 #include "num.h"
 #include "privdrop.h"
+#include "tls.h"
 #include "wire.h"
 
 #define DEFAULT_LISTEN	"0.0.0.0:7514"
 #define DEFAULT_LOGDIR	"/var/log/labwatch"
 #define DEFAULT_STATEDIR "/var/lib/labwatch-collector"
 #define MAX_LISTEN	8
+#define TLS_DIR		"/etc/labwatch/tls/"
+#define ENROLL_DAYS	825	/* as labwatch-ca issues */
 
 static struct event_base	*base;
+static struct tls_files		 tls_files = {
+	.ca = TLS_DIR "ca.crt",
+	.cert = TLS_DIR "collector.crt",
+	.key = TLS_DIR "collector.key",
+	.crl = TLS_DIR "crl.pem",
+};
+static int			 crl_given;	/* --tls-crl: it must load */
+static int			 insecure;
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -45,8 +59,25 @@ usage(int status)
 "                              batch, after a group fdatasync in a thread\n"
 "                              (default), or once written\n"
 "  -u, --user USER             drop root to USER once the sockets are open\n"
+"      --insecure              plaintext, no authentication (tests only)\n"
+"      --tls-ca FILE           agents' certificates must chain to this CA\n"
+"                              (default " TLS_DIR "ca.crt)\n"
+"      --tls-cert FILE         the collector's certificate (default\n"
+"                              " TLS_DIR "collector.crt)\n"
+"      --tls-key FILE          its private key, mode 600 (default\n"
+"                              " TLS_DIR "collector.key)\n"
+"      --tls-crl FILE          revoked certificates (default\n"
+"                              " TLS_DIR "crl.pem, if present)\n"
+"      --enroll-hosts PATTERNS host names that may enrol, e.g. 'pc[01-40]'\n"
+"                              (default none: enrolment off)\n"
+"      --enroll-secret FILE    hash of the enrolment secret (default\n"
+"                              /etc/labwatch/enroll.hash)\n"
+"      --enroll-ca DIR         labwatch-ca folder that signs (default\n"
+"                              /etc/labwatch/ca)\n"
+"      --max-pending N         connections before HELLO (default 256)\n"
+"      --max-pending-per-addr N  ... from one address (default 16)\n"
 "  -p, --pidfile FILE          write the process id here (for logrotate)\n"
-"      --max-conns N           most agent connections at once (default 4096)\n"
+"      --max-conns N           most agents connected at once (default 4096)\n"
 "      --max-frame BYTES       largest frame payload (default 65536)\n"
 "      --handshake-timeout S   seconds an agent has to say HELLO (default 10)\n"
 "      --idle-timeout S        seconds of silence after which a host is\n"
@@ -58,6 +89,32 @@ usage(int status)
 	exit(status);
 }
 
+/* Loads certificate, key, CA and CRL into a new context. */
+static SSL_CTX *
+tls_load(char *err, size_t errlen)
+{
+	struct tls_files	f = tls_files;
+
+	if (!crl_given && access(f.crl, F_OK) == -1)
+		f.crl = NULL;
+	return tls_server_ctx(&f, err, errlen);
+}
+
+/* SIGHUP: new files for new handshakes; revoked agents are cut. */
+static void
+tls_reload(void)
+{
+	char	 err[TLS_ERR_MAX];
+	SSL_CTX	*ctx;
+
+	if ((ctx = tls_load(err, sizeof(err))) == NULL) {
+		log_warnx("TLS reload failed, keeping the old files: %s", err);
+		return;
+	}
+	session_set_tls(ctx);
+	log_info("TLS certificate, key, CA and CRL reloaded");
+}
+
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -67,6 +124,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	(void)arg;
 	if (sig == SIGHUP) {
 		hostlog_reopen_all();
+		if (!insecure)
+			tls_reload();
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
@@ -88,6 +147,16 @@ main(int argc, char *argv[])
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "sync", required_argument, NULL, 5 },
 		{ "max-conns", required_argument, NULL, 1 },
+		{ "insecure", no_argument, NULL, 6 },
+		{ "tls-ca", required_argument, NULL, 7 },
+		{ "tls-cert", required_argument, NULL, 8 },
+		{ "tls-key", required_argument, NULL, 9 },
+		{ "tls-crl", required_argument, NULL, 10 },
+		{ "enroll-hosts", required_argument, NULL, 11 },
+		{ "enroll-secret", required_argument, NULL, 12 },
+		{ "enroll-ca", required_argument, NULL, 13 },
+		{ "max-pending", required_argument, NULL, 14 },
+		{ "max-pending-per-addr", required_argument, NULL, 15 },
 		{ "max-frame", required_argument, NULL, 2 },
 		{ "handshake-timeout", required_argument, NULL, 3 },
 		{ "idle-timeout", required_argument, NULL, 4 },
@@ -100,6 +169,8 @@ main(int argc, char *argv[])
 	struct collector_conf	 conf = {
 		.max_frame = WIRE_MAX_FRAME,
 		.max_conns = 4096,
+		.max_pending = 256,
+		.max_pending_addr = 16,
 		.handshake_timeout = 10,
 		.idle_timeout = 30,
 		.format = FORMAT_TEXT,
@@ -108,11 +179,19 @@ main(int argc, char *argv[])
 	const char	*listen[MAX_LISTEN], *logdir = DEFAULT_LOGDIR;
 	const char	*user = NULL, *statedir = DEFAULT_STATEDIR;
 	const char	*pidfile = NULL;
+	struct enroll_conf econf = {
+		.secret = "/etc/labwatch/enroll.hash",
+		.ca_dir = "/etc/labwatch/ca",
+		.days = ENROLL_DAYS,
+	};
+	char		 err[TLS_ERR_MAX];
+	SSL_CTX		*ctx = NULL;
 	struct rlimit	 rl;
 	FILE		*pf;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	int		 ch, i, nlisten = 0, foreground = 0, verbose = 0;
+	int		 lock_state, lock_logs;
 
 	while ((ch = getopt_long(argc, argv, "l:d:F:u:s:p:fvhV", longopts,
 	    NULL)) != -1) {
@@ -150,6 +229,39 @@ main(int argc, char *argv[])
 				    "use always, batch or never\n", optarg);
 				exit(2);
 			}
+			break;
+		case 6:
+			insecure = 1;
+			break;
+		case 7:
+			tls_files.ca = optarg;
+			break;
+		case 8:
+			tls_files.cert = optarg;
+			break;
+		case 9:
+			tls_files.key = optarg;
+			break;
+		case 10:
+			tls_files.crl = optarg;
+			crl_given = 1;
+			break;
+		case 11:
+			econf.hosts = optarg;
+			break;
+		case 12:
+			econf.secret = optarg;
+			break;
+		case 13:
+			econf.ca_dir = optarg;
+			break;
+		case 14:
+			conf.max_pending = (int)num_arg("max-pending", optarg, 1,
+			    1000000);
+			break;
+		case 15:
+			conf.max_pending_addr = (int)num_arg(
+			    "max-pending-per-addr", optarg, 1, 1000000);
 			break;
 		case 1:
 			conf.max_conns = (int)num_arg("max-conns", optarg, 1,
@@ -195,9 +307,36 @@ main(int argc, char *argv[])
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit(RLIMIT_NOFILE)");
 	}
+	if (!insecure && (ctx = tls_load(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "labwatch-collector: %s\n(make the files with "
+		    "labwatch-ca, or run with --insecure on both sides for a "
+		    "plaintext test)\n", err);
+		exit(2);
+	}
+	if (insecure && econf.hosts != NULL && econf.hosts[0] != '\0') {
+		fprintf(stderr, "labwatch-collector: --enroll-hosts needs TLS; "
+		    "not with --insecure\n");
+		exit(2);
+	}
+	if (enroll_init(&econf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "labwatch-collector: %s\n", err);
+		exit(2);
+	}
+	if (mkdir(statedir, 0700) == -1 && errno != EEXIST)
+		fatal("state folder %s", statedir);
+	if ((lock_state = lockfile_take(statedir, "state folder", err,
+	    sizeof(err))) == -1 || (lock_logs = lockfile_take(logdir,
+	    "log folder", err, sizeof(err))) == -1) {
+		fprintf(stderr, "labwatch-collector: %s\n", err);
+		exit(1);
+	}
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
 	session_init(&conf);
+	session_set_tls(ctx);
+	if (insecure)
+		log_warnx("--insecure: agents are neither authenticated nor "
+		    "encrypted; anyone on the network can write any PC's log");
 	if (hostlog_init(base, logdir, statedir, conf.format, conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
@@ -209,6 +348,8 @@ main(int argc, char *argv[])
 			fatal("daemon");
 		log_init("labwatch-collector", 0, verbose);
 		event_reinit(base);
+		lockfile_setpid(lock_state);
+		lockfile_setpid(lock_logs);
 	}
 	if (pidfile != NULL) {
 		if ((pf = fopen(pidfile, "w")) == NULL)
@@ -231,8 +372,10 @@ main(int argc, char *argv[])
 	signal(SIGINT, SIG_IGN);
 
 	session_free_all();
+	session_set_tls(NULL);
 	listener_shutdown();
 	hostlog_shutdown();
+	enroll_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);
 	event_base_free(base);

@@ -7,6 +7,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include <openssl/ssl.h>
+
 #include <stdint.h>
 
 #include "format.h"
@@ -14,7 +16,9 @@
 
 struct collector_conf {
 	uint32_t	max_frame;		/* payload bytes */
-	int		max_conns;
+	int		max_conns;		/* agents past HELLO */
+	int		max_pending;		/* connections before HELLO */
+	int		max_pending_addr;	/* ... from one address */
 	int		handshake_timeout;	/* seconds to HELLO */
 	int		idle_timeout;		/* seconds without a frame */
 	enum log_format	format;
@@ -29,6 +33,12 @@ void	listener_shutdown(void);
 void	session_init(const struct collector_conf *);
 void	session_accept(struct event_base *, evutil_socket_t,
 	    const struct sockaddr *);
+/*
+ * The TLS context for new connections (NULL: plaintext, --insecure); takes
+ * ctx's reference.  Connected agents whose certificates no longer pass
+ * against it (revoked, another CA) are cut.
+ */
+void	session_set_tls(SSL_CTX *);
 /* Tells every agent goodbye, logs its disconnect and closes. */
 void	session_shutdown(void);
 /* Frees what is left once the loop has ended. */

@@ -362,6 +362,17 @@ hostlog_durable(const struct hostlog *hl, uint64_t stream)
 	return hl->stream == stream ? hl->durable : 0;
 }
 
+const char *
+hostlog_stream_owner(uint64_t stream)
+{
+	struct hostlog	*hl;
+
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		if (hl->stream == stream && stream != 0)
+			return hl->name;
+	return NULL;
+}
+
 int
 hostlog_failed(const struct hostlog *hl)
 {

@@ -10,7 +10,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,14 +27,20 @@
 #include "collector.h"
 #include "escape.h"
 #include "hostlog.h"
+#include "enroll.h"
 #include "hostname.h"
 #include "log.h"
+#include "peerlimit.h"
+#include "tls.h"
 #include "wire.h"
 #include "wire_ev.h"
 #include "xmalloc.h"
 
 #define CLOSE_TIMEOUT	5		/* seconds to deliver a BYE */
 #define OUT_CAP		(64 * 1024)	/* output waiting before reads stop */
+/* Before HELLO a peer is nobody: it may hold one handshake frame. */
+#define HELLO_FRAME_MAX	(2 + WIRE_HOST_MAX + 2 + WIRE_SECRET_MAX + 2 + \
+			 WIRE_CSR_MAX)
 
 enum session_state {
 	S_HELLO,		/* waiting for HELLO */
@@ -44,7 +54,13 @@ struct session {
 	struct event		*timer;		/* handshake, then keepalive */
 	enum session_state	 state;
 	int			 paused;	/* reading stopped */
+	int			 tls;		/* TLS (handshake done or not) */
+	int			 secure;	/* handshake done */
+	X509			*cert;		/* the agent's, once verified */
 	char			 peer[ADDR_STR_MAX];
+	char			 addr[ADDR_STR_MAX];	/* peer, no port */
+	char			 identity[HOSTNAME_MAX + 1];	/* cert CN */
+	char			 serial[80];	/* cert serial, hex */
 	char			 host[HOSTNAME_MAX + 1];
 	uint64_t		 stream;
 	struct hostlog		*log;
@@ -56,8 +72,10 @@ struct session {
 };
 
 static TAILQ_HEAD(, session)	sessions = TAILQ_HEAD_INITIALIZER(sessions);
-static int			nsessions;
+static int			nsessions;	/* all */
+static int			npending;	/* before HELLO */
 static const struct collector_conf *conf;
+static SSL_CTX			*tls_ctx;	/* NULL: --insecure */
 
 static void	session_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
@@ -67,6 +85,36 @@ void
 session_init(const struct collector_conf *c)
 {
 	conf = c;
+}
+
+/*
+ * Logs a line about a peer's misbehaviour, at most once a minute per
+ * address, saying how many were held back since.
+ */
+static void
+session_complain(struct session *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+session_complain(struct session *s, const char *fmt, ...)
+{
+	char		msg[512];
+	unsigned	held;
+	va_list		ap;
+
+	/* A peer that proved who it is always gets its line. */
+	held = 0;
+	if (s->tls && s->cert == NULL &&
+	    !peerlimit_may_log(s->addr, time(NULL), &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		log_warnx("%s: %s (and %u more from this address in the last "
+		    "minute)", s->peer, msg, held);
+	else
+		log_warnx("%s: %s", s->peer, msg);
 }
 
 /* Who the peer is, for log lines: "addr:port" or "addr:port (host)". */
@@ -104,6 +152,11 @@ session_log_event(struct session *s, const char *event, const char *reason,
 		snprintf(stream, sizeof(stream), "%016" PRIx64, s->stream);
 		record_add_str(&r, "stream", stream);
 		record_add_int(&r, "resume_after", (int64_t)s->acked);
+		record_add_bool(&r, "tls", s->tls);
+		if (s->cert != NULL) {
+			record_add_str(&r, "identity", s->identity);
+			record_add_str(&r, "serial", s->serial);
+		}
 	} else if (reason != NULL) {
 		record_add_str(&r, "reason", reason);
 		if (detail[0] != '\0')
@@ -120,6 +173,9 @@ session_free(struct session *s)
 {
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
+	if (s->state == S_HELLO)
+		npending--;
+	X509_free(s->cert);
 	event_free(s->timer);
 	bufferevent_free(s->bev);
 	record_free(&s->rec);
@@ -189,9 +245,11 @@ session_close(struct session *s, uint16_t code, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (code == BYE_PROTOCOL || code == BYE_BAD_HOST)
-		log_warnx("%s: %s; closing", session_name(s), detail);
+	if (code == BYE_PROTOCOL)
+		session_complain(s, "%s; closing", detail);
 	session_end(s, reason, detail);
+	if (s->state == S_HELLO)
+		npending--;
 	s->state = S_CLOSING;
 	evtimer_del(s->timer);
 	wire_put_bye(&s->out, code, detail[0] ? detail : reason);
@@ -265,6 +323,18 @@ session_commit(struct session *s)
 		session_pause(s);
 }
 
+/* A TLS ClientHello on a plaintext collector: say what is wrong. */
+static const char *
+session_tls_hint(struct session *s, struct evbuffer *in)
+{
+	uint8_t	p[2];
+
+	if (s->tls || s->state != S_HELLO ||
+	    evbuffer_copyout(in, p, 2) != 2 || p[0] != 0x16 || p[1] != 0x03)
+		return "";
+	return " (a TLS client: this collector runs --insecure)";
+}
+
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -276,10 +346,12 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	int		 rv;
 
 	while (s->state != S_CLOSING && !s->paused &&
-	    (rv = wire_ev_next(in, conf->max_frame, &h, &payload, &err)) != 0) {
+	    (rv = wire_ev_next(in, s->state == S_HELLO ? HELLO_FRAME_MAX :
+	    conf->max_frame, &h, &payload, &err)) != 0) {
 		if (rv == -1) {
 			session_close(s, BYE_PROTOCOL, "protocol",
-			    "bad frame header: %s", err);
+			    "bad frame header: %s%s", err, session_tls_hint(s,
+			    in));
 			return;
 		}
 		session_frame(s, h.type, payload, h.len);
@@ -300,12 +372,52 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	session_resume(s);
 }
 
+/* The TLS handshake is done: keep the agent's verified certificate. */
+static void
+session_secured(struct session *s)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	s->secure = 1;
+	if ((s->cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return;
+	if (tls_cert_cn(s->cert, s->identity, sizeof(s->identity)) == -1 ||
+	    !hostname_ok(s->identity, strlen(s->identity)))
+		snprintf(s->identity, sizeof(s->identity), "?");
+	tls_cert_serial(s->cert, s->serial, sizeof(s->serial));
+	log_debug("%s: TLS %s, certificate of %s (serial %s)", s->peer,
+	    SSL_get_version(ssl), s->identity, s->serial);
+}
+
+/* A handshake that failed: say why, once a minute per address. */
+static void
+session_tls_failed(struct session *s)
+{
+	SSL		*ssl = bufferevent_openssl_get_ssl(s->bev);
+	unsigned long	 err = bufferevent_get_openssl_error(s->bev);
+
+	session_complain(s, "TLS handshake failed: %s",
+	    tls_handshake_error(ssl, err));
+	while (bufferevent_get_openssl_error(s->bev) != 0)
+		;
+}
+
 static void
 session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		session_secured(s);
+		return;
+	}
+	if (s->tls && !s->secure) {
+		/* Nothing was said: no host to log a disconnect for. */
+		session_tls_failed(s);
+		session_free(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (what & BEV_EVENT_WRITING)
 			session_close(s, BYE_TIMEOUT, "timeout",
@@ -338,6 +450,12 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	if (s->state == S_HELLO) {
+		if (s->tls && !s->secure) {
+			session_complain(s, "no TLS handshake within %d s",
+			    conf->handshake_timeout);
+			session_free(s);
+			return;
+		}
 		session_close(s, BYE_TIMEOUT, "timeout", "no HELLO within %d s",
 		    conf->handshake_timeout);
 		return;
@@ -349,23 +467,95 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* The live session of host other than s, or NULL. */
+static struct session *
+session_of_host(struct session *s)
+{
+	struct session	*o;
+
+	TAILQ_FOREACH(o, &sessions, entry)
+		if (o != s && o->state == S_ACTIVE &&
+		    strcmp(o->host, s->host) == 0)
+			return o;
+	return NULL;
+}
+
 /*
- * A host reconnecting while its old connection still looks alive (its
- * agent gave up on a link the collector has not yet noticed is dead) ends
- * the old one, so it is not later logged as gone offline.
+ * A host connecting while an older connection of it still looks alive.
+ * Its agent may have given up on a link the collector has not yet seen
+ * die: the older one ends, so it is not later logged as gone offline.  But
+ * only for a peer that proves it is that host (its certificate) or, on a
+ * plaintext link, continues the same stream; anyone else is refused.  Two
+ * streams never take turns in one log without a line saying so.  Returns
+ * -1 when s was refused.
  */
-static void
+static int
 session_replace(struct session *s)
 {
-	struct session	*o, *next;
+	struct session	*o;
 
-	for (o = TAILQ_FIRST(&sessions); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o != s && o->state == S_ACTIVE &&
-		    strcmp(o->host, s->host) == 0 && o->stream == s->stream)
-			session_close(o, BYE_SHUTDOWN, "replaced",
-			    "the agent reconnected from %s", s->peer);
+	if ((o = session_of_host(s)) == NULL)
+		return 0;
+	if (s->cert == NULL && o->stream != s->stream) {
+		session_complain(s, "claims host %s, which is connected from "
+		    "%s; refused", s->host, o->peer);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "host %s is connected already", s->host);
+		return -1;
 	}
+	if (o->stream != s->stream) {
+		log_warnx("%s: a second agent with the certificate of %s "
+		    "(stream %016" PRIx64 ") replaces the one at %s (stream "
+		    "%016" PRIx64 "): two PCs share one key?", s->peer,
+		    s->host, s->stream, o->peer, o->stream);
+		session_close(o, BYE_SHUTDOWN, "replaced",
+		    "another agent with this host's certificate connected "
+		    "from %s with stream %016" PRIx64, s->peer, s->stream);
+	} else
+		session_close(o, BYE_SHUTDOWN, "replaced",
+		    "the agent reconnected from %s", s->peer);
+	return 0;
+}
+
+/*
+ * Who may speak for a host: on TLS, only a peer whose certificate names
+ * it; never for a stream the collector knows under another host.  Returns
+ * -1 when s was refused.
+ */
+static int
+session_identify(struct session *s)
+{
+	const char	*owner;
+
+	if (s->tls && s->cert == NULL) {
+		session_complain(s, "HELLO as %s without a certificate; "
+		    "refused", s->host);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "no client certificate: enrol this PC first");
+		return -1;
+	}
+	if (s->cert != NULL &&
+	    !tls_cert_names(s->cert, s->host, strlen(s->host))) {
+		session_complain(s, "suspicious: the certificate of \"%s\" "
+		    "(serial %s) claims host %s; refused", s->identity,
+		    s->serial, s->host);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "the certificate does not name host %s", s->host);
+		return -1;
+	}
+	if ((owner = hostlog_stream_owner(s->stream)) != NULL &&
+	    strcmp(owner, s->host) != 0) {
+		session_complain(s, "suspicious: host %s asks for stream "
+		    "%016" PRIx64 ", which belongs to %s; refused", s->host,
+		    s->stream, owner);
+		session_close(s, BYE_STREAM, "bad-stream",
+		    "stream %016" PRIx64 " belongs to another host", s->stream);
+		return -1;
+	}
+	if (s->cert == NULL)
+		log_warnx("%s: plaintext link for %s (--insecure): neither "
+		    "authenticated nor encrypted", s->peer, s->host);
+	return 0;
 }
 
 static void
@@ -375,7 +565,7 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	struct wire_welcome	w;
 	struct buf		esc;
 	struct timeval		tv = { conf->idle_timeout, 0 };
-	const char		*err;
+	const char		*err, *name;
 
 	if (wire_get_hello(p, len, &h, &err) == -1) {
 		session_close(s, BYE_PROTOCOL, "protocol", "bad HELLO: %s",
@@ -384,14 +574,24 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	}
 	if (!hostname_ok(h.host, h.host_len)) {
 		buf_init(&esc);
+		name = escape_cstr(&esc, h.host, h.host_len);
+		session_complain(s, "refused host name \"%s\"", name);
 		session_close(s, BYE_BAD_HOST, "bad-host",
-		    "refused host name \"%s\"",
-		    escape_cstr(&esc, h.host, h.host_len));
+		    "refused host name \"%s\"", name);
 		buf_free(&esc);
 		return;
 	}
 	memcpy(s->host, h.host, h.host_len);
 	s->host[h.host_len] = '\0';
+	s->stream = h.stream;
+	if (session_identify(s) == -1 || session_replace(s) == -1)
+		return;
+	if (nsessions - npending >= conf->max_conns) {
+		session_complain(s, "refused, %d agents connected already",
+		    nsessions - npending);
+		session_close(s, BYE_BUSY, "busy", "too many agents");
+		return;
+	}
 	if ((s->log = hostlog_get(s->host)) == NULL) {
 		log_warn("%s: cannot open %s.log", session_name(s), s->host);
 		session_close(s, BYE_STORAGE, "write-error",
@@ -399,9 +599,10 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 		return;
 	}
 	evtimer_del(s->timer);
-	s->stream = h.stream;
-	session_replace(s);
+	npending--;
 	s->state = S_ACTIVE;
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    WIRE_HDR_LEN + conf->max_frame);
 	s->started = record_now();
 	/* Resume after what is durable; the rest comes again, deduplicated. */
 	s->acked = hostlog_durable(s->log, s->stream);
@@ -418,6 +619,31 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	log_info("%s: connected, stream %016" PRIx64 ", resuming after %"
 	    PRIu64, session_name(s), s->stream, s->acked);
+}
+
+/*
+ * A record in the collector's own namespace: no agent may write what looks
+ * like the collector's word (host.connect with a resume point, say).  It
+ * is not stored; a line of the collector's own says that it came, and its
+ * number counts as delivered so the stream goes on.
+ */
+static void
+session_refuse_record(struct session *s)
+{
+	struct record	r;
+
+	session_complain(s, "suspicious: a record named %.*s, which only "
+	    "the collector writes; not stored", (int)s->rec.event.len,
+	    (const char *)record_bytes(&s->rec) + s->rec.event.off);
+	record_init(&r);
+	record_begin(&r, "host.refused");
+	r.host = s->host;
+	record_add_strn(&r, "refused_event", record_bytes(&s->rec) +
+	    s->rec.event.off, s->rec.event.len);
+	record_add_int(&r, "number", (int64_t)s->rec.seq);
+	record_add_str(&r, "reason", "reserved for the collector");
+	hostlog_append(s->log, &r);
+	record_free(&r);
 }
 
 static void
@@ -439,9 +665,46 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	if (s->rec.seq <= hostlog_accepted(s->log, s->stream))
 		return;
 	s->rec.host = s->host;
-	hostlog_append(s->log, &s->rec);
+	if (record_event_reserved(record_bytes(&s->rec) + s->rec.event.off,
+	    s->rec.event.len))
+		session_refuse_record(s);
+	else
+		hostlog_append(s->log, &s->rec);
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
+}
+
+/*
+ * ENROLL: a PC without a certificate asks for one.  Only on TLS (the
+ * secret must not cross the network in clear); enroll.c decides and signs.
+ */
+static void
+session_enroll(struct session *s, const uint8_t *p, size_t len)
+{
+	struct wire_enroll	 e;
+	struct buf		 pem;
+	char			 why[256];
+	const char		*err;
+
+	if (wire_get_enroll(p, len, &e, &err) == -1) {
+		session_close(s, BYE_PROTOCOL, "protocol", "bad ENROLL: %s",
+		    err);
+		return;
+	}
+	if (!s->tls) {
+		session_complain(s, "enrolment over a plaintext link; refused");
+		session_close(s, BYE_ENROLL, "enrol", "enrolment needs TLS");
+		return;
+	}
+	buf_init(&pem);
+	if (enroll_request(s->addr, &e, &pem, why, sizeof(why)) == -1)
+		session_close(s, BYE_ENROLL, "enrol", "%s", why);
+	else {
+		wire_put_enrolled(&s->out, pem.data, pem.len);
+		session_send(s);
+		session_close(s, BYE_SHUTDOWN, "enrol", "%s", "enrolled");
+	}
+	buf_free(&pem);
 }
 
 static void
@@ -452,11 +715,13 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	const char	*err;
 
 	if (s->state == S_HELLO) {
-		if (type != WIRE_HELLO)
+		if (type == WIRE_HELLO)
+			session_hello(s, p, len);
+		else if (type == WIRE_ENROLL)
+			session_enroll(s, p, len);
+		else
 			session_close(s, BYE_PROTOCOL, "protocol",
 			    "%s before HELLO", wire_type_name(type));
-		else
-			session_hello(s, p, len);
 		return;
 	}
 	switch (type) {
@@ -492,6 +757,49 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	}
 }
 
+/* The address part of "addr:port" or "[v6]:port". */
+static void
+session_peer_addr(const char *peer, char *addr, size_t size)
+{
+	const char	*colon = strrchr(peer, ':');
+	size_t		 len = colon != NULL ? (size_t)(colon - peer) :
+			    strlen(peer);
+
+	snprintf(addr, size, "%.*s", (int)len, peer);
+}
+
+/*
+ * Whether a new connection from peer may wait for its handshake: nobody
+ * unproven holds more than --max-pending slots, nor one address more than
+ * --max-pending-per-addr, so a flood of idle sockets cannot lock the
+ * lab's agents out; proven agents have their own --max-conns.  NULL, or
+ * why not.
+ */
+static const char *
+session_admit(const char *peer)
+{
+	static char	 why[128];
+	struct session	*s;
+	char		 addr[ADDR_STR_MAX];
+	int		 n = 0;
+
+	if (npending >= conf->max_pending) {
+		snprintf(why, sizeof(why), "%d connections wait for their "
+		    "handshake already", npending);
+		return why;
+	}
+	session_peer_addr(peer, addr, sizeof(addr));
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (s->state == S_HELLO && strcmp(s->addr, addr) == 0)
+			n++;
+	if (n >= conf->max_pending_addr) {
+		snprintf(why, sizeof(why), "%d connections from this address "
+		    "wait for their handshake already", n);
+		return why;
+	}
+	return NULL;
+}
+
 void
 session_accept(struct event_base *base, evutil_socket_t fd,
     const struct sockaddr *sa)
@@ -500,23 +808,33 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	struct session	*s;
 	struct timeval	 tv = { conf->handshake_timeout, 0 };
 	char		 peer[ADDR_STR_MAX];
+	const char	*why;
+	SSL		*ssl;
 	time_t		 now;
 
-	if (nsessions >= conf->max_conns) {
+	addr_str(sa, peer, sizeof(peer));
+	if ((why = session_admit(peer)) != NULL) {
 		now = time(NULL);
 		if (now != last_warn) {
-			log_warnx("%s: refused, %d connections already",
-			    addr_str(sa, peer, sizeof(peer)), nsessions);
+			log_warnx("%s: refused, %s", peer, why);
 			last_warn = now;
 		}
 		evutil_closesocket(fd);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
-	addr_str(sa, s->peer, sizeof(s->peer));
+	memcpy(s->peer, peer, sizeof(s->peer));
+	session_peer_addr(s->peer, s->addr, sizeof(s->addr));
 	record_init(&s->rec);
 	buf_init(&s->out);
-	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls_ctx != NULL && (ssl = SSL_new(tls_ctx)) != NULL) {
+		s->tls = 1;
+		s->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	} else if (tls_ctx == NULL)
+		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		log_warnx("%s: cannot set up the connection", s->peer);
 		evutil_closesocket(fd);
@@ -525,9 +843,10 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	nsessions++;
-	/* At most one whole frame waits in memory per connection. */
+	npending++;
+	/* Before HELLO, one handshake frame; after, one whole record. */
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
-	    WIRE_HDR_LEN + conf->max_frame);
+	    WIRE_HDR_LEN + HELLO_FRAME_MAX);
 	/* Reading resumes once the peer has taken its ACKs. */
 	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_CAP / 2, 0);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
@@ -537,6 +856,34 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	evtimer_add(s->timer, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_debug("%s: accepted", s->peer);
+}
+
+void
+session_set_tls(SSL_CTX *ctx)
+{
+	struct session	*s, *next;
+	STACK_OF(X509)	*chain;
+	const char	*why;
+
+	if (tls_ctx != NULL)
+		SSL_CTX_free(tls_ctx);
+	tls_ctx = ctx;
+	if (ctx == NULL)
+		return;
+	/* Connected agents are held to the new CA and CRL too. */
+	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->cert == NULL || s->state == S_CLOSING)
+			continue;
+		chain = SSL_get_peer_cert_chain(
+		    bufferevent_openssl_get_ssl(s->bev));
+		if (tls_reverify(ctx, s->cert, chain, &why) == 0)
+			continue;
+		log_warnx("%s: certificate of %s (serial %s) no longer "
+		    "valid: %s; closing", s->peer, s->identity, s->serial, why);
+		session_close(s, BYE_BAD_HOST, "revoked", "certificate no "
+		    "longer valid: %s", why);
+	}
 }
 
 /* Some records became durable: tell their agents. */

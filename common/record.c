@@ -193,6 +193,22 @@ record_event_ok(const uint8_t *s, size_t len)
 }
 
 int
+record_event_reserved(const uint8_t *s, size_t len)
+{
+	static const char *ns[] = { "host.", "lab.", "collector." };
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		n = strlen(ns[i]);
+		/* The bare word ("host") is the namespace too. */
+		if ((len >= n && memcmp(s, ns[i], n) == 0) ||
+		    (len == n - 1 && memcmp(s, ns[i], len) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+int
 record_key_ok(const uint8_t *s, size_t len)
 {
 	static const char *reserved[] = { "ts", "host", "seq", "event" };

@@ -89,6 +89,11 @@ record_bytes(const struct record *r)
 const struct field *record_get(const struct record *, const char *);
 /* Is this a valid event name: dotted words of [a-z0-9_]? */
 int	record_event_ok(const uint8_t *, size_t);
+/*
+ * Is this event in a namespace only the collector writes (host.*, lab.*,
+ * collector.*)?  Agents may not send such events.
+ */
+int	record_event_reserved(const uint8_t *, size_t);
 /* Is this a valid field key: [a-z0-9_], not a reserved name? */
 int	record_key_ok(const uint8_t *, size_t);
 /* Microseconds since the epoch, from the real-time clock. */

@@ -13,6 +13,8 @@ static const uint32_t wire_min_len[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HEARTBEAT] = 8 + 8 + 2 + 1 + 2,
 	[WIRE_ACK] = 8,
 	[WIRE_BYE] = 2 + 2,
+	[WIRE_ENROLL] = 2 + 1 + 2 + 1 + 2 + 1,
+	[WIRE_ENROLLED] = 2 + 1,
 };
 
 /* Largest payload of the types whose fields are all bounded; 0: none. */
@@ -21,6 +23,9 @@ static const uint32_t wire_max_len[WIRE_TYPE_MAX + 1] = {
 	[WIRE_WELCOME] = 8 + 4 + 4,
 	[WIRE_ACK] = 8,
 	[WIRE_BYE] = 2 + 2 + WIRE_TEXT_MAX,
+	[WIRE_ENROLL] = 2 + WIRE_HOST_MAX + 2 + WIRE_SECRET_MAX + 2 +
+	    WIRE_CSR_MAX,
+	[WIRE_ENROLLED] = 2 + WIRE_CERT_MAX,
 };
 
 static const char *wire_names[WIRE_TYPE_MAX + 1] = {
@@ -30,6 +35,8 @@ static const char *wire_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HEARTBEAT] = "HEARTBEAT",
 	[WIRE_ACK] = "ACK",
 	[WIRE_BYE] = "BYE",
+	[WIRE_ENROLL] = "ENROLL",
+	[WIRE_ENROLLED] = "ENROLLED",
 };
 
 const char *
@@ -159,6 +166,52 @@ wire_get_bye(const uint8_t *p, size_t len, struct wire_bye *b,
 		return -1;
 	if (b->reason_len > WIRE_TEXT_MAX) {
 		*err = "reason too long";
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_get_enroll(const uint8_t *p, size_t len, struct wire_enroll *e,
+    const char **err)
+{
+	struct rbuf	rb;
+	int		bad;
+
+	rbuf_init(&rb, p, len);
+	bad = rbuf_get_str16(&rb, &e->host, &e->host_len) == -1 ||
+	    rbuf_get_str16(&rb, &e->secret, &e->secret_len) == -1 ||
+	    rbuf_get_str16(&rb, &e->csr, &e->csr_len) == -1;
+	if (wire_done(&rb, bad, err) == -1)
+		return -1;
+	if (e->host_len == 0 || e->host_len > WIRE_HOST_MAX) {
+		*err = "host name length out of range";
+		return -1;
+	}
+	if (e->secret_len == 0 || e->secret_len > WIRE_SECRET_MAX) {
+		*err = "secret length out of range";
+		return -1;
+	}
+	if (e->csr_len == 0 || e->csr_len > WIRE_CSR_MAX) {
+		*err = "request length out of range";
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_get_enrolled(const uint8_t *p, size_t len, const uint8_t **pem,
+    uint16_t *pem_len, const char **err)
+{
+	struct rbuf	rb;
+	int		bad;
+
+	rbuf_init(&rb, p, len);
+	bad = rbuf_get_str16(&rb, pem, pem_len) == -1;
+	if (wire_done(&rb, bad, err) == -1)
+		return -1;
+	if (*pem_len == 0 || *pem_len > WIRE_CERT_MAX) {
+		*err = "certificate length out of range";
 		return -1;
 	}
 	return 0;
@@ -415,5 +468,25 @@ wire_put_bye(struct buf *b, uint16_t code, const char *reason)
 
 	buf_add_u16(b, code);
 	put_str16(b, reason, len > WIRE_TEXT_MAX ? WIRE_TEXT_MAX : len);
+	frame_end(b, off);
+}
+
+void
+wire_put_enroll(struct buf *b, const struct wire_enroll *e)
+{
+	size_t	off = frame_begin(b, WIRE_ENROLL);
+
+	put_str16(b, e->host, e->host_len);
+	put_str16(b, e->secret, e->secret_len);
+	put_str16(b, e->csr, e->csr_len);
+	frame_end(b, off);
+}
+
+void
+wire_put_enrolled(struct buf *b, const void *pem, size_t len)
+{
+	size_t	off = frame_begin(b, WIRE_ENROLLED);
+
+	put_str16(b, pem, len);
 	frame_end(b, off);
 }

@@ -18,6 +18,9 @@
 #define WIRE_MAX_FRAME_LIMIT	(16 * 1024 * 1024)
 #define WIRE_HOST_MAX		64
 #define WIRE_TEXT_MAX		256	/* software versions, reasons */
+#define WIRE_SECRET_MAX		256	/* enrolment secret */
+#define WIRE_CSR_MAX		4096	/* enrolment request, DER */
+#define WIRE_CERT_MAX		16384	/* signed certificate chain, PEM */
 
 enum wire_type {
 	WIRE_HELLO = 1,		/* agent: who I am, which stream */
@@ -26,8 +29,10 @@ enum wire_type {
 	WIRE_HEARTBEAT = 4,	/* agent: alive, with health fields */
 	WIRE_ACK = 5,		/* collector: all records <= seq stored */
 	WIRE_BYE = 6,		/* either: closing, with a reason */
+	WIRE_ENROLL = 7,	/* agent: a name, the secret, a CSR */
+	WIRE_ENROLLED = 8,	/* collector: the signed certificate */
 };
-#define WIRE_TYPE_MAX	WIRE_BYE
+#define WIRE_TYPE_MAX	WIRE_ENROLLED
 
 enum wire_bye_code {
 	BYE_SHUTDOWN = 1,	/* the sender is stopping */
@@ -36,6 +41,8 @@ enum wire_bye_code {
 	BYE_BUSY = 4,		/* too many connections */
 	BYE_TIMEOUT = 5,	/* nothing heard in time */
 	BYE_STORAGE = 6,	/* the collector cannot store records now */
+	BYE_ENROLL = 7,		/* enrolment refused */
+	BYE_STREAM = 8,		/* the stream belongs to another host */
 };
 
 struct wire_hdr {
@@ -56,6 +63,15 @@ struct wire_welcome {
 	uint64_t	last_seq;	/* last record stored of this stream */
 	uint32_t	heartbeat_ms;	/* the collector's idle timeout */
 	uint32_t	max_frame;	/* largest payload it accepts */
+};
+
+struct wire_enroll {
+	const uint8_t	*host;
+	uint16_t	 host_len;
+	const uint8_t	*secret;
+	uint16_t	 secret_len;
+	const uint8_t	*csr;		/* DER */
+	uint16_t	 csr_len;
 };
 
 struct wire_bye {
@@ -86,6 +102,11 @@ int	wire_get_welcome(const uint8_t *, size_t, struct wire_welcome *,
 	    const char **);
 int	wire_get_ack(const uint8_t *, size_t, uint64_t *, const char **);
 int	wire_get_bye(const uint8_t *, size_t, struct wire_bye *, const char **);
+int	wire_get_enroll(const uint8_t *, size_t, struct wire_enroll *,
+	    const char **);
+/* ENROLLED: the certificate chain in PEM, pointing into the payload. */
+int	wire_get_enrolled(const uint8_t *, size_t, const uint8_t **,
+	    uint16_t *, const char **);
 /*
  * Decodes a RECORD or HEARTBEAT payload into r, whose spans then point into
  * the payload: it must outlive r's use.  Checks the event name and every key
@@ -100,5 +121,7 @@ void	wire_put_welcome(struct buf *, const struct wire_welcome *);
 void	wire_put_record(struct buf *, uint8_t, const struct record *);
 void	wire_put_ack(struct buf *, uint64_t);
 void	wire_put_bye(struct buf *, uint16_t, const char *);
+void	wire_put_enroll(struct buf *, const struct wire_enroll *);
+void	wire_put_enrolled(struct buf *, const void *, size_t);
 
 #endif

@@ -12,6 +12,9 @@ switch (a bridge), and an "internet" host on documentation addresses:
   pc04  10.77.0.14      appears halfway: a new device on the lab network
   inet  198.51.100.10   a DNS server; 203.0.113.20 an HTTPS server (SNI)
 
+The link is TLS on a lab CA made with scripts/labwatch-ca: pc02 and pc03
+get certificates issued by the admin, pc01 enrols itself with the lab's
+enrolment secret (its key never leaves it).
 Halfway the collector is killed and restarted: the agents spool meanwhile,
 and tests/lwcheck.py shows at the end that every record arrived once.
 The USB stick needs umockdev, so this script runs itself under
@@ -116,10 +119,53 @@ def setup_lab():
        "eth0")
 
 
+CA = os.path.join(DEMO, "ca")
+LABWATCH_CA = os.path.join(ROOT, "scripts", "labwatch-ca")
+
+
+def make_ca():
+    """The lab CA, the collector's certificate, the enrolment secret;
+    certificates for pc02 and pc03 (pc01 enrols itself)."""
+    sh(LABWATCH_CA, "init", CA)
+    sh(LABWATCH_CA, "server", CA, "10.77.0.1")
+    sh(LABWATCH_CA, "secret", CA)
+    for pc in ("pc02", "pc03"):
+        sh(LABWATCH_CA, "issue", CA, pc)
+        tls_files(pc, os.path.join(CA, "hosts", pc))
+    # What a PC's image carries: the CA certificate and the secret.
+    tls_files("pc01", None)
+    shutil.copy(os.path.join(CA, "enroll.secret"),
+                os.path.join(DEMO, "pcs", "pc01", "enroll.secret"))
+
+
+def tls_files(pc, stem):
+    """A PC's /etc/labwatch/tls: the CA, and its pair when issued."""
+    d = os.path.join(DEMO, "pcs", pc)
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(CA, "ca.crt"), d)
+    if stem:
+        shutil.copy(stem + ".crt", os.path.join(d, "agent.crt"))
+        shutil.copy(stem + ".key", os.path.join(d, "agent.key"))
+
+
+def agent_tls(pc):
+    d = os.path.join(DEMO, "pcs", pc)
+    return ["--tls-ca", os.path.join(d, "ca.crt"),
+            "--tls-cert", os.path.join(d, "agent.crt"),
+            "--tls-key", os.path.join(d, "agent.key")]
+
+
 def start_collector():
     bg("collector", os.path.join(BUILD, "labwatch-collector"), "-f",
        "-l", "10.77.0.1:%d" % PORT, "-d", LOGS,
-       "-s", os.path.join(DEMO, "collector-state"), host="srv")
+       "-s", os.path.join(DEMO, "collector-state"),
+       "--tls-ca", os.path.join(CA, "ca.crt"),
+       "--tls-cert", os.path.join(CA, "servers", "10.77.0.1.crt"),
+       "--tls-key", os.path.join(CA, "servers", "10.77.0.1.key"),
+       "--tls-crl", os.path.join(CA, "crl.pem"),
+       "--enroll-hosts", "pc[01-40]",
+       "--enroll-secret", os.path.join(CA, "enroll.hash"),
+       "--enroll-ca", CA, host="srv")
     time.sleep(0.3)
 
 
@@ -128,7 +174,8 @@ def start_agent(pc, env=None):
             "--collector", "10.77.0.1:%d" % PORT, "--host", pc,
             "--state-dir", os.path.join(DEMO, "state", pc),
             "--heartbeat", "2", "--reconnect-max", "2",
-            "--ip-filter", os.path.join(ROOT, "agent", "ip.txt")]
+            "--ip-filter", os.path.join(ROOT, "agent", "ip.txt")
+            ] + agent_tls(pc)
     bg("agent-" + pc, *args, host=pc, env=env)
 
 
@@ -177,8 +224,21 @@ def main():
        os.path.join(certdir, "key.pem"), host="inet",
        stdout=subprocess.DEVNULL)
 
-    say("Starting the collector and the agents")
+    say("The lab CA: the collector's certificate, pc02's and pc03's, "
+        "the enrolment secret")
+    make_ca()
+    sys.stdout.write(sh(LABWATCH_CA, "list", CA))
+
+    say("Starting the collector; pc01 enrols with the lab's secret")
     start_collector()
+    sh(*[os.path.join(BUILD, "labwatch-agent"), "--enroll",
+         "10.77.0.1:%d" % PORT, "--host", "pc01", "--enroll-secret",
+         os.path.join(DEMO, "pcs", "pc01", "enroll.secret")] +
+       agent_tls("pc01"), host="pc01")
+    print("  pc01 made its key, the collector signed its request")
+    sys.stdout.write(sh(LABWATCH_CA, "list", CA))
+
+    say("Starting the agents (TLS, each with its own certificate)")
     # Only pc01's agent sees the umockdev testbed: the USB PC.
     tb = UMockdev.Testbed.new()
     start_agent("pc01", env=dict(os.environ,

@@ -54,7 +54,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wire_hello	 hello;
 	struct wire_welcome	 welcome;
 	struct wire_bye		 bye;
+	struct wire_enroll	 enroll;
 	struct wire_hdr		 h;
+	const uint8_t		*pem;
+	uint16_t		 pem_len;
 	struct record		 r;
 	struct buf		 out;
 	const char		*err;
@@ -89,6 +92,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case WIRE_BYE:
 			wire_get_bye(p, h.len, &bye, &err);
+			break;
+		case WIRE_ENROLL:
+			/* Decoded fields lie inside the payload. */
+			if (wire_get_enroll(p, h.len, &enroll, &err) == 0 &&
+			    (enroll.csr + enroll.csr_len > p + h.len ||
+			    enroll.host_len > WIRE_HOST_MAX))
+				abort();
+			break;
+		case WIRE_ENROLLED:
+			if (wire_get_enrolled(p, h.len, &pem, &pem_len, &err) ==
+			    0 && pem + pem_len > p + h.len)
+				abort();
 			break;
 		case WIRE_RECORD:
 		case WIRE_HEARTBEAT:

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -28,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 BUILD = os.path.join(ROOT, os.environ.get('B') or 'build')
 COLLECTOR = os.path.join(BUILD, 'labwatch-collector')
 AGENT = os.path.join(BUILD, 'labwatch-agent')
+LABWATCH_CA = os.path.join(ROOT, 'scripts', 'labwatch-ca')
 
 SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
                    'SUMMARY: AddressSanitizer', 'runtime error:',
@@ -145,6 +147,99 @@ def read_bytes(path):
         return b''
 
 
+# TLS: one lab CA per test run, made by labwatch-ca
+
+_ca = {'dir': None, 'hosts': {}, 'servers': {}}
+# The addresses the tests' collectors listen on: the server certificate
+# names them all.
+SERVER_NAMES = ('localhost', '127.0.0.1', '::1', '10.77.0.1', '10.99.0.1')
+
+
+def labwatch_ca(*args, check_rc=True):
+    """Runs scripts/labwatch-ca; returns the CompletedProcess."""
+    p = subprocess.run([LABWATCH_CA] + [str(a) for a in args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    if check_rc and p.returncode != 0:
+        raise RuntimeError('labwatch-ca %s: %s' % (' '.join(map(str, args)),
+                                                    p.stderr.strip()))
+    return p
+
+
+def ca_dir():
+    """The run's lab CA folder (made on first use)."""
+    if _ca['dir'] is None:
+        # Apart from the run's folder, which tests list before and after.
+        d = os.path.join(tempfile.mkdtemp(prefix='lwca-'), 'lab-ca')
+        labwatch_ca('init', d)
+        _ca['dir'] = d
+    return _ca['dir']
+
+
+def ca_file():
+    return os.path.join(ca_dir(), 'ca.crt')
+
+
+def crl_file():
+    return os.path.join(ca_dir(), 'crl.pem')
+
+
+def host_cert(host):
+    """(certificate, key) of a lab PC, issued on first use."""
+    if host not in _ca['hosts']:
+        d = ca_dir()
+        labwatch_ca('issue', d, host)
+        _ca['hosts'][host] = (os.path.join(d, 'hosts', host + '.crt'),
+                              os.path.join(d, 'hosts', host + '.key'))
+    return _ca['hosts'][host]
+
+
+def server_cert(names=SERVER_NAMES):
+    """(certificate, key) of the collector, for all of names."""
+    if names not in _ca['servers']:
+        d = ca_dir()
+        labwatch_ca('server', d, *names)
+        _ca['servers'][names] = (
+            os.path.join(d, 'servers', names[0] + '.crt'),
+            os.path.join(d, 'servers', names[0] + '.key'))
+    return _ca['servers'][names]
+
+
+def collector_tls_args(tls=True):
+    """Options that put a collector on the run's lab CA (or --insecure)."""
+    if not tls:
+        return ['--insecure']
+    cert, key = server_cert()
+    return ['--tls-ca', ca_file(), '--tls-cert', cert, '--tls-key', key,
+            '--tls-crl', crl_file()]
+
+
+def agent_tls_args(host, tls=True):
+    """Options that give an agent host's certificate (or --insecure)."""
+    if not tls:
+        return ['--insecure']
+    cert, key = host_cert(host)
+    return ['--tls-ca', ca_file(), '--tls-cert', cert, '--tls-key', key]
+
+
+def client_context(host=None):
+    """A TLS client context on the lab CA, with host's certificate."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
+                                     cafile=ca_file())
+    if host is not None:
+        ctx.load_cert_chain(*host_cert(host))
+    return ctx
+
+
+def server_context():
+    """A TLS server context that asks agents for lab certificates."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH,
+                                     cafile=ca_file())
+    ctx.load_cert_chain(*server_cert())
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 # Processes
 
 def start(args, name, stdout_path=None):
@@ -233,6 +328,8 @@ def cleanup():
                 note('\n'.join(tail))
     if _state['tmp'] is not None:
         shutil.rmtree(_state['tmp'], ignore_errors=True)
+    if _ca['dir'] is not None:
+        shutil.rmtree(os.path.dirname(_ca['dir']), ignore_errors=True)
 
 
 atexit.register(cleanup)
@@ -251,9 +348,10 @@ def program_version(path):
 
 
 def start_collector(port=None, logdir=None, fmt='text', listen=None,
-                    extra=(), name='collector', statedir=None):
-    """Starts a collector in the foreground and waits until it listens.
-    The process gets .port, .logdir, .statedir and .fmt."""
+                    extra=(), name='collector', statedir=None, tls=True):
+    """Starts a collector in the foreground and waits until it listens,
+    on the run's lab CA unless tls is false (--insecure).  The process
+    gets .port, .logdir, .statedir, .fmt and .tls."""
     if port is None:
         port = free_port()
     if logdir is None:
@@ -263,9 +361,9 @@ def start_collector(port=None, logdir=None, fmt='text', listen=None,
     if listen is None:
         listen = '127.0.0.1:%d' % port
     args = [COLLECTOR, '-f', '-l', listen, '-d', logdir, '--format', fmt,
-            '--state-dir', statedir]
+            '--state-dir', statedir] + collector_tls_args(tls)
     proc = start(args + list(extra), name)
-    proc.port, proc.logdir, proc.fmt = port, logdir, fmt
+    proc.port, proc.logdir, proc.fmt, proc.tls = port, logdir, fmt, tls
     proc.statedir = statedir
     ok = wait_until(lambda: ' started, logs in ' in stderr_text(proc)
                     or not running(proc), 5)
@@ -279,14 +377,14 @@ QUIET = ['--no-net', '--no-usb']
 
 
 def start_agent(collector_addr, host, heartbeat=None, extra=(), name=None,
-                state_dir=None):
+                state_dir=None, tls=True):
     """Starts an agent in the foreground sending to collector_addr, with
     its spool in state_dir (a new temporary folder by default), its
-    monitors off (QUIET)."""
+    monitors off (QUIET), host's certificate unless tls is false."""
     if state_dir is None:
         state_dir = tmpdir('astate-' + host)
     args = [AGENT, '-f', '--collector', collector_addr, '--host', host,
-            '--state-dir', state_dir] + QUIET
+            '--state-dir', state_dir] + QUIET + agent_tls_args(host, tls)
     if heartbeat is not None:
         args += ['--heartbeat', str(heartbeat)]
     return start(args + list(extra), name or 'agent-' + host)
@@ -447,6 +545,7 @@ HELLO, WELCOME, RECORD, HEARTBEAT, ACK, BYE = 1, 2, 3, 4, 5, 6
 F_STR, F_INT, F_BOOL, F_LIST, F_TIME, F_DURATION = 1, 2, 3, 4, 5, 6
 BYE_SHUTDOWN, BYE_PROTOCOL, BYE_BAD_HOST = 1, 2, 3
 BYE_BUSY, BYE_TIMEOUT, BYE_STORAGE = 4, 5, 6
+BYE_ENROLL, BYE_STREAM = 7, 8
 
 
 def _b(s):
@@ -521,12 +620,23 @@ def bye_frame(code, reason):
     return frame(BYE, struct.pack('>H', code) + str16(reason))
 
 
-def connect(port, addr='127.0.0.1', timeout=3.0):
+def connect(port, addr='127.0.0.1', timeout=3.0, cert=None, tls=True,
+            src=None):
+    """A connection to a collector: TLS on the lab CA (presenting the
+    certificate of host cert, if given) unless tls is false; from source
+    address src if given (another PC, as far as the collector knows)."""
     family = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    # Before connecting: issuing a certificate takes longer than the
+    # collector's handshake deadline in some tests.
+    ctx = client_context(cert) if tls else None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if src is not None:
+        sock.bind((src, 0))
     sock.connect((addr, port))
+    if tls:
+        sock = ctx.wrap_socket(sock, server_hostname=addr)
     return sock
 
 
@@ -542,7 +652,7 @@ def _recv_exact(sock, n, deadline):
             chunk = sock.recv(n - len(data))
         except (socket.timeout, TimeoutError):
             raise TimeoutError('no frame in time') from None
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
             return data
         if not chunk:
             return data
@@ -609,7 +719,7 @@ def send_quiet(sock, data):
     try:
         sock.sendall(data)
         return True
-    except OSError:
+    except (OSError, ssl.SSLError):
         return False
 
 
@@ -617,13 +727,15 @@ def new_stream():
     return struct.unpack('>Q', os.urandom(8))[0] | 1
 
 
-def open_session(port, host, stream=None, addr='127.0.0.1', timeout=3.0):
-    """Connects, says HELLO, reads the WELCOME.  Returns a namespace with
-    sock, host, stream, last_seq (from WELCOME), acked, heartbeat_ms,
-    max_frame; raises RuntimeError if the collector does not welcome."""
+def open_session(port, host, stream=None, addr='127.0.0.1', timeout=3.0,
+                 cert=None, tls=True, src=None):
+    """Connects (with the certificate of host, or of cert), says HELLO,
+    reads the WELCOME.  Returns a namespace with sock, host, stream,
+    last_seq (from WELCOME), acked, heartbeat_ms, max_frame; raises
+    RuntimeError if the collector does not welcome."""
     if stream is None:
         stream = new_stream()
-    sock = connect(port, addr, timeout)
+    sock = connect(port, addr, timeout, cert or host, tls, src)
     sock.sendall(hello_frame(host, stream))
     fr = recv_frame(sock, timeout)
     if fr is None or fr[0] != WELCOME:
@@ -661,14 +773,21 @@ def listen(port, addr='127.0.0.1'):
     return srv
 
 
-def accept(srv, timeout=5.0):
-    """The next connection, or None if none came in time."""
+def accept(srv, timeout=5.0, tls=True):
+    """The next connection (TLS as the collector, unless tls is false),
+    or None if none came in time."""
     srv.settimeout(timeout)
     try:
         sock, _ = srv.accept()
     except (socket.timeout, TimeoutError):
         return None
     sock.settimeout(timeout)
+    if tls:
+        try:
+            sock = server_context().wrap_socket(sock, server_side=True)
+        except (ssl.SSLError, OSError):
+            sock.close()
+            return None
     return sock
 
 

@@ -54,7 +54,8 @@ class Collector:
     def start(self):
         args = [COLLECTOR, '-f', '-l', '%s:%d' % (self.addr, self.port),
                 '-d', self.logdir, '--format', self.fmt,
-                '--state-dir', self.state, '--sync', self.sync]
+                '--state-dir', self.state, '--sync', self.sync
+                ] + lwtest.collector_tls_args()
         if self.idle_timeout:
             args += ['--idle-timeout', str(self.idle_timeout)]
         if self.netns:
@@ -76,7 +77,8 @@ def start_agent(coll, host, rate=RATE, spool_max=None, netns=None,
     state = state or tmpdir('state-' + host)
     args = [AGENT, '-f', '--collector', coll.connect_to(), '--host', host,
             '--state-dir', state, '--selftest-rate', str(rate),
-            '--heartbeat', '1', '--reconnect-max', '1'] + lwtest.QUIET
+            '--heartbeat', '1', '--reconnect-max', '1'] + lwtest.QUIET + \
+        lwtest.agent_tls_args(host)
     if spool_max:
         args += ['--spool-max', str(spool_max)]
     if netns:

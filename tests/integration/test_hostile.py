@@ -32,8 +32,10 @@ N_GOOD = 10
 # The good client and the probes
 
 def setup():
+    # Twenty clients from one address connect at once in (l).
     coll = lw.start_collector(extra=['--handshake-timeout', '1',
-                                     '--idle-timeout', '60'],
+                                     '--idle-timeout', '60',
+                                     '--max-pending-per-addr', '32'],
                               name='collector-hostile')
     ctx['coll'], ctx['port'], ctx['logdir'] = coll, coll.port, coll.logdir
     ctx['root'] = os.path.dirname(coll.logdir)
@@ -74,9 +76,10 @@ def listing():
     return {p for p in found if not p.endswith('.stderr')}
 
 
-def attack(data, timeout=3.0):
-    """Connects, sends data, reads until closed: (frames, closed, port)."""
-    sock = lw.connect(ctx['port'])
+def attack(data, timeout=3.0, cert='attacker'):
+    """Connects (over TLS with the certificate of host cert: a student with
+    a PC's key), sends data, reads until closed: (frames, closed, port)."""
+    sock = lw.connect(ctx['port'], cert=cert)
     port = sock.getsockname()[1]
     lw.send_quiet(sock, data)
     frames, closed = lw.read_until_closed(sock, timeout)
@@ -256,7 +259,8 @@ def bad_hosts():
           'abs.log)', not os.path.exists(os.path.join(root, 'etc')) and
           not os.path.exists(absolute + '.log') and
           not os.path.exists('/etc/passwd.log'))
-    names = os.listdir(ctx['logdir'])
+    names = [n for n in os.listdir(ctx['logdir'])
+             if n != '.labwatch.lock']
     check('(f) no log file named after a bad name',
           not [n for n in names if n.startswith(('.', 'a', 'pc', 'h' * 60))
                or '\x1b' in n], names)
@@ -334,7 +338,8 @@ def symlinks():
     link = os.path.join(ctx['logdir'], 'evil.log')
     os.symlink(target, link)
     label = '(h) evil.log -> file outside'
-    frames, closed, _ = attack(lw.hello_frame('evil', lw.new_stream()))
+    frames, closed, _ = attack(lw.hello_frame('evil', lw.new_stream()),
+                               cert='evil')
     check_refused(label, frames, closed, (lw.BYE_STORAGE,))
     after = os.stat(target)
     check('%s: outside file untouched' % label,
@@ -348,7 +353,8 @@ def symlinks():
     label = '(h) dangling evil2.log -> outside/new-file'
     missing = os.path.join(outside, 'new-file')
     os.symlink(missing, os.path.join(ctx['logdir'], 'evil2.log'))
-    frames, closed, _ = attack(lw.hello_frame('evil2', lw.new_stream()))
+    frames, closed, _ = attack(lw.hello_frame('evil2', lw.new_stream()),
+                               cert='evil2')
     check_refused(label, frames, closed, (lw.BYE_STORAGE,))
     check('%s: no file created through the link' % label,
           not os.path.exists(missing))
@@ -759,13 +765,18 @@ def conn_cap():
     coll = lw.start_collector(extra=['--max-conns', '2'],
                               name='collector-maxconns')
     held = [lw.open_session(coll.port, 'cap%d' % i) for i in (1, 2)]
-    sock = lw.connect(coll.port)
+    sock = lw.connect(coll.port, cert='cap9')
+    sock.sendall(lw.hello_frame('cap9', lw.new_stream()))
     frames, closed = lw.read_until_closed(sock, 2)
     sock.close()
-    check('%s: a third connection is closed at once, no WELCOME' % label,
+    check('%s: a third agent is closed at its HELLO, no WELCOME' % label,
           closed and not lw.has_type(frames, lw.WELCOME), frames)
+    bye = lw.bye_of(frames)
+    check('%s: BYE code 4 (busy)' % label,
+          bye is not None and bye[0] == lw.BYE_BUSY, bye)
     check('%s: stderr says why' % label, lw.wait_until(
-        lambda: 'refused, 2 connections already' in lw.stderr_text(coll)))
+        lambda: 'refused, 2 agents connected already' in
+        lw.stderr_text(coll)))
     lw.close_session(held.pop())
     lw.wait_event(lw.log_path(coll, 'cap2'), 'text', 'host.disconnect')
     try:

@@ -24,6 +24,7 @@ import tempfile
 import time
 
 import netcheck
+import lwtest
 from netcheck import AGENT, COLLECTOR, ROOT, check
 
 PCAPS = os.path.join(ROOT, "tests", "fixtures", "pcaps")
@@ -258,7 +259,9 @@ def main():
         logs = os.path.join(tmp, "logs")
         os.mkdir(logs)
         col = subprocess.Popen([COLLECTOR, "-f", "-l", "127.0.0.1:%d" % port,
-                                "-d", logs, "--format", "json"],
+                                "-d", logs, "--format", "json",
+                                "--state-dir", os.path.join(tmp, "cstate")]
+                               + lwtest.collector_tls_args(),
                                stderr=subprocess.DEVNULL)
         try:
             time.sleep(0.3)
@@ -266,7 +269,8 @@ def main():
                                 os.path.join(PCAPS, "zeek_ssh-multi.pcap"),
                                 "--collector", "127.0.0.1:%d" % port,
                                 "--host", "pcr", "-f", "--ip-filter",
-                                "/dev/null", "--state-dir", tmp],
+                                "/dev/null", "--state-dir", tmp]
+                               + lwtest.agent_tls_args("pcr"),
                                capture_output=True, text=True, timeout=30)
             check(p.returncode == 0, "--collector: exit 0 after the ACKs")
             time.sleep(0.3)

@@ -151,7 +151,7 @@ test_order_ack_rewind(void **state)
 	size_t			i, n;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
 	assert_true(spool_next_seq() == 1);
 	for (i = 0; i < 10; i++)
 		assert_int_equal(append(100), 0);
@@ -182,7 +182,7 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	int			 fd;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
 	append(50);
 	append(50);
 	append(50);
@@ -197,7 +197,7 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	assert_int_equal(write(fd, "\x4c\x57\x01\x03\x00\x00\x01", 7), 7);
 	close(fd);
 
-	assert_int_equal(spool_open(dir, 1 << 20, &stream2), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream2), 0);
 	assert_true(stream2 == stream);
 	assert_true(spool_next_seq() == 4);
 	spool_rewind(1);
@@ -206,6 +206,42 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	append(50);
 	assert_int_equal(read_seqs(seqs, 64), 1);
 	assert_true(seqs[0] == 4);
+	spool_close();
+}
+
+/*
+ * A state folder that is not ours (cloned from another PC) is opened
+ * fresh: nothing of it is sent, the stream is new, numbers start at 1.
+ * A new stream for what is spooled keeps the records and their numbers.
+ */
+static void
+test_fresh_and_restream(void **state)
+{
+	uint64_t	stream, stream2, stream3, seqs[64];
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	append(50);
+	append(50);
+	spool_close();
+	assert_int_equal(spool_open(dir, 1 << 20, 1, &stream2), 0);
+	assert_true(stream2 != stream);
+	assert_true(spool_next_seq() == 1);
+	assert_true(spool_records() == 0);
+	spool_rewind(0);
+	assert_int_equal(read_seqs(seqs, 64), 0);
+	append(50);
+	append(50);
+	assert_int_equal(spool_restream(&stream3), 0);
+	assert_true(stream3 != stream2);
+	spool_rewind(0);
+	assert_int_equal(read_seqs(seqs, 64), 2);
+	assert_true(seqs[0] == 1 && seqs[1] == 2);
+	spool_close();
+	/* The new id is the one a restart finds. */
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_true(stream == stream3);
+	assert_true(spool_next_seq() == 3);
 	spool_close();
 }
 
@@ -223,7 +259,7 @@ test_overflow_accounts_for_drops(void **state)
 	size_t			i, j, n, nruns = 0, reports = 0;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
 	for (i = 0; i < 5000; i++)
 		reports += append(200 + i % 300);
 	assert_true(reports > 1);
@@ -259,7 +295,7 @@ test_overflow_after_ack(void **state)
 	size_t			i;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
 	for (i = 0; i < 100; i++)
 		append_as(200, NULL);
 	spool_ack(100);
@@ -285,21 +321,21 @@ test_due_survives_restart_and_trims(void **state)
 	size_t			i;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
 	for (i = 0; i < 2000 && spool_ndue() == 0; i++)
 		append_as(200, NULL);
 	assert_int_equal(spool_ndue(), 1);
 	assert_int_equal(spool_due(&before, 1), 1);
 	/* Put it back the way the agent would find it after a crash. */
 	spool_close();
-	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
 	/* Taken by spool_due before the close: not due again. */
 	assert_int_equal(spool_ndue(), 0);
 	for (i = 0; i < 4000 && spool_ndue() == 0; i++)
 		append_as(200, NULL);
 	assert_int_equal(spool_ndue(), 1);
 	spool_close();
-	assert_int_equal(spool_open(dir, 65536, &stream), 0);
+	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
 	assert_int_equal(spool_ndue(), 1);
 	/* The collector had the first three of the run. */
 	spool_due_trim(before.last_seq + 3);
@@ -319,7 +355,7 @@ test_ack_removes_segments(void **state)
 	DIR			*d;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, &stream), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
 	for (i = 0; i < 3000; i++)
 		append(200);
 	spool_ack(3000);
@@ -350,6 +386,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_due_survives_restart_and_trims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_removes_segments,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fresh_and_restream,
 		    setup, teardown),
 	};
 

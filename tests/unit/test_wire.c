@@ -283,9 +283,10 @@ encode(struct buf *b, uint8_t type, const struct record *r)
 static void
 test_hdr_accept(void **state)
 {
-	static const uint32_t	 min[] = { 0, 17, 16, 21, 21, 8, 4 };
+	static const uint32_t	 min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3 };
 	/* The most each type's fields can fill; 0: the frame maximum. */
-	static const uint32_t	 max[] = { 0, 336, 16, 0, 0, 8, 260 };
+	static const uint32_t	 max[] = { 0, 336, 16, 0, 0, 8, 260, 4422,
+	    16386 };
 	uint32_t		 top;
 	uint8_t			 p[WIRE_HDR_LEN];
 	struct wire_hdr		 h;
@@ -345,7 +346,7 @@ assert_hdr_rejects(uint16_t magic, uint8_t version, uint8_t type,
 static void
 test_hdr_reject(void **state)
 {
-	static const uint32_t	min[] = { 0, 17, 16, 21, 21, 8, 4 };
+	static const uint32_t	min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3 };
 	const char		*magic = "bad magic (not a labwatch peer)";
 	const char		*version = "unknown protocol version";
 	const char		*type = "unknown frame type";
@@ -1103,7 +1104,10 @@ decode_type(uint8_t type, const uint8_t *p, size_t len, const char **err)
 	struct wire_hello	 h;
 	struct wire_welcome	 w;
 	struct wire_bye		 y;
+	struct wire_enroll	 e;
 	struct record		 r;
+	const uint8_t		*pem;
+	uint16_t		 pem_len;
 	uint64_t		 seq;
 	uint8_t			*copy;
 	int			 rc = -2;
@@ -1126,6 +1130,12 @@ decode_type(uint8_t type, const uint8_t *p, size_t len, const char **err)
 	case WIRE_BYE:
 		rc = wire_get_bye(copy, len, &y, err);
 		break;
+	case WIRE_ENROLL:
+		rc = wire_get_enroll(copy, len, &e, err);
+		break;
+	case WIRE_ENROLLED:
+		rc = wire_get_enrolled(copy, len, &pem, &pem_len, err);
+		break;
 	case WIRE_RECORD:
 	case WIRE_HEARTBEAT:
 		record_init(&r);
@@ -1137,11 +1147,24 @@ decode_type(uint8_t type, const uint8_t *p, size_t len, const char **err)
 	return rc;
 }
 
+/* One ENROLL and one ENROLLED frame. */
+static void
+put_enrolment(struct buf *b)
+{
+	struct wire_enroll	e = {
+		(const uint8_t *)"pc07", 4, (const uint8_t *)"s3cret", 6,
+		(const uint8_t *)"\x30\x82\x01", 3,
+	};
+
+	wire_put_enroll(b, &e);
+	wire_put_enrolled(b, "-----BEGIN CERTIFICATE-----\n", 28);
+}
+
 static void
 test_control_truncated(void **state)
 {
 	static const uint8_t	 types[] = { WIRE_HELLO, WIRE_WELCOME,
-	    WIRE_ACK, WIRE_BYE };
+	    WIRE_ACK, WIRE_BYE, WIRE_ENROLL, WIRE_ENROLLED };
 	struct wire_welcome	 w = { 5, 1000, 4096 };
 	struct wire_hdr		 hdr;
 	struct buf		 b;
@@ -1155,6 +1178,7 @@ test_control_truncated(void **state)
 	wire_put_welcome(&b, &w);
 	wire_put_ack(&b, 77);
 	wire_put_bye(&b, BYE_TIMEOUT, "idle");
+	put_enrolment(&b);
 	p = b.data;
 	for (i = 0; i < sizeof(types); i++) {
 		assert_int_equal(wire_parse_hdr(p, WIRE_MAX_FRAME, &hdr, &err),
@@ -1178,7 +1202,7 @@ static void
 test_control_trailing(void **state)
 {
 	static const uint8_t	 types[] = { WIRE_HELLO, WIRE_WELCOME,
-	    WIRE_ACK, WIRE_BYE };
+	    WIRE_ACK, WIRE_BYE, WIRE_ENROLL, WIRE_ENROLLED };
 	struct wire_welcome	 w = { 5, 1000, 4096 };
 	struct buf		 b;
 	const char		*err;
@@ -1200,6 +1224,18 @@ test_control_trailing(void **state)
 			break;
 		case WIRE_BYE:
 			wire_put_bye(&b, BYE_TIMEOUT, "idle");
+			break;
+		case WIRE_ENROLL:
+		case WIRE_ENROLLED:
+			put_enrolment(&b);
+			/* Keep the one frame of this type. */
+			if (types[i] == WIRE_ENROLLED) {
+				size_t	n = WIRE_HDR_LEN + 2 + 4 + 2 + 6 + 2 + 3;
+
+				memmove(b.data, b.data + n, b.len - n);
+				b.len -= n;
+			} else
+				b.len = WIRE_HDR_LEN + 2 + 4 + 2 + 6 + 2 + 3;
 			break;
 		}
 		buf_add_u8(&b, 0);
