@@ -33,7 +33,9 @@ AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
-	agent/enroll.c $(NET_SRCS)
+	agent/enroll.c agent/privsep.c agent/sandbox.c agent/health.c \
+	agent/live.c agent/rtnl.c \
+	$(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
 	agent/pcapfile.c \
@@ -74,7 +76,7 @@ $(B)/%.o: %.c $(wildcard common/*.h agent/*.h collector/*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libseccomp)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread

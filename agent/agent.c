@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "num.h"
+#include "priv.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -41,6 +43,7 @@ static struct agent_conf	 conf = {
 	.tls_cert = TLS_DIR "agent.crt",
 	.tls_key = TLS_DIR "agent.key",
 	.enroll_secret = "/etc/labwatch/enroll.secret",
+	.user = "labwatch",
 };
 static uint64_t			 next_seq = 1;	/* --stdout only */
 static struct buf		 outbuf;
@@ -93,6 +96,8 @@ usage(int status)
 "                              (default 2)\n"
 "      --flow-active S         interim records every S seconds (default 60)\n"
 "      --stats S               seconds between agent.stats (default 60)\n"
+"  -u, --user USER             the unprivileged worker's user (default\n"
+"                              labwatch, else nobody)\n"
 "  -f, --foreground            stay in the foreground, log to stderr\n"
 "  -v, --verbose               log debug messages\n"
 "  -h, --help                  this text\n"
@@ -177,6 +182,7 @@ agent_health(struct record *r)
 {
 	uint64_t	seen, dropped;
 
+	health_add(r, 0);
 	if (!net_on)
 		return;
 	capture_kernel_stats(&seen, &dropped);
@@ -334,6 +340,7 @@ main(int argc, char *argv[])
 		{ "tls-key", required_argument, NULL, 17 },
 		{ "enroll", required_argument, NULL, 18 },
 		{ "enroll-secret", required_argument, NULL, 19 },
+		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -348,7 +355,7 @@ main(int argc, char *argv[])
 	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
 	long long	 port;
 
-	while ((ch = getopt_long(argc, argv, "c:sn:F:i:r:fvhV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:sn:F:i:r:u:fvhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -447,6 +454,9 @@ main(int argc, char *argv[])
 		case 19:
 			conf.enroll_secret = optarg;
 			break;
+		case 'u':
+			conf.user = optarg;
+			break;
 		case 'f':
 			foreground = 1;
 			break;
@@ -493,6 +503,11 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (conf.enroll != NULL)
 		exit(enroll_run(&conf));
+	if (conf.read_file != NULL && conf.no_net) {
+		fprintf(stderr, "labwatch-agent: --read and --no-net do not go "
+		    "together\n");
+		exit(2);
+	}
 	if (conf.collector != NULL) {
 		if ((lock = statedir_open(conf.state_dir, conf.host, reset,
 		    sizeof(reset), err, sizeof(err))) == -1) {
@@ -502,27 +517,54 @@ main(int argc, char *argv[])
 		conf.state_fresh = reset[0] != '\0';
 	}
 	buf_init(&outbuf);
-	if ((base = event_base_new()) == NULL)
-		fatalx("cannot make the event base");
 	if (!foreground && !to_stdout) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		event_reinit(base);
 		if (lock != -1)
 			lockfile_setpid(lock);
 	}
+	/* Files named on the command line are opened before root is given
+	 * up: the worker may not be able to reach them. */
+	if (conf.read_file != NULL && (conf.read_fd = open(conf.read_file,
+	    O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "labwatch-agent: --read %s: %s\n",
+		    conf.read_file, strerror(errno));
+		exit(2);
+	}
+	if (!conf.no_net) {
+		if (net_init(&conf, conf.read_file != NULL) == -1) {
+			if (conf.read_file != NULL)
+				exit(1);
+			health_degraded("net", "cannot set up the network "
+			    "monitor");
+		} else
+			net_on = 1;
+	}
+	if (priv_start(&conf, conf.user) == -1)
+		exit(1);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot make the event base");
 	if (conf.collector != NULL)
 		uplink_init(base, &conf);
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
+	priv_signals_ready();
 
 	record_init(&r);
 	record_begin(&r, "agent.start");
 	sysinfo_add(&r);
 	if (conf.collector != NULL)
 		record_add_bool(&r, "tls", conf.tls != NULL);
+	record_add_bool(&r, "privsep", priv_separated());
+	if (!conf.no_usb) {
+		health_running("usb");
+		health_running("files");
+	}
+	if (net_on)
+		health_running("net");
+	health_add(&r, 1);
 	agent_emit(&r);
 	if (conf.state_fresh) {
 		log_warnx("%s: %s; starting afresh", conf.state_dir, reset);
@@ -531,21 +573,15 @@ main(int argc, char *argv[])
 		agent_emit(&r);
 	}
 	record_free(&r);
+	health_init(agent_emit);
 	if (conf.selftest_rate > 0)
 		selftest_init(base, conf.selftest_rate);
 	if (!conf.no_usb)
 		usb_init(base, &conf);
-
-	if (conf.read_file != NULL && conf.no_net)
-		fatalx("--read and --no-net do not go together");
-	if (!conf.no_net) {
-		if (net_init(&conf, conf.read_file != NULL) == -1 ||
-		    capture_init(base, &conf) == -1) {
-			if (conf.read_file != NULL)
-				exit(1);
-			log_warnx("network monitor off");
-		} else
-			net_on = 1;
+	if (net_on && capture_init(base, &conf) == -1) {
+		if (conf.read_file != NULL)
+			exit(1);
+		health_degraded("net", "cannot capture");
 	}
 
 	event_base_dispatch(base);

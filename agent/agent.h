@@ -13,6 +13,8 @@
 #include "format.h"
 #include "record.h"
 
+#define CAPTURE_SNAPLEN	4096	/* bytes of a packet kept: a ClientHello */
+
 struct agent_conf {
 	const char	*host;		/* this PC's name in the logs */
 	const char	*collector;	/* HOST:PORT, or NULL with --stdout */
@@ -28,6 +30,7 @@ struct agent_conf {
 	/* Network monitor (capture.c, net.c, netdev.c). */
 	int		 no_net;	/* --no-net: no packet capture */
 	const char	*read_file;	/* --read: replay this capture */
+	int		 read_fd;	/* ... opened before privileges go */
 	const char	**interfaces;	/* --interface; NULL: every one up */
 	int		 ninterfaces;
 	const char	**lan;		/* --lan CIDRs; NULL: the defaults */
@@ -47,6 +50,7 @@ struct agent_conf {
 	int		 state_fresh;	/* the state folder was reset */
 	const char	*enroll;	/* --enroll HOST:PORT */
 	const char	*enroll_secret;
+	const char	*user;		/* --user: the worker runs as */
 };
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
@@ -80,6 +84,19 @@ void	capture_shutdown(void);
 /* Kernel counters over every live handle: received and dropped. */
 void	capture_kernel_stats(uint64_t *, uint64_t *);
 
+/*
+ * live.c: live capture on packet sockets from the privileged parent,
+ * interfaces followed through rtnetlink (net.interface records).
+ */
+int	live_init(struct event_base *, const struct agent_conf *);
+/* Reads what the sockets hold now. */
+void	live_drain(void);
+/* Packets the kernel passed and dropped, over every socket so far. */
+void	live_stats(uint64_t *, uint64_t *);
+/* The stats interval passed: are packets being dropped? */
+void	live_health(void);
+void	live_shutdown(void);
+
 /* net.c: decoded packets to conversation and device records. */
 int	net_init(const struct agent_conf *, int replay);
 void	net_packet(int dlt, int64_t ts_us, const uint8_t *, size_t caplen,
@@ -111,6 +128,20 @@ void	netdev_shutdown(void);
  */
 int	statedir_open(const char *, const char *, char *, size_t, char *,
 	    size_t);
+
+/*
+ * health.c: which monitors run.  A monitor that cannot do its job says
+ * health_degraded(monitor, reason) (an agent.degraded record, once per
+ * change), health_recovered() when it can again; health_running() when it
+ * started fine.  health_add() adds "monitors" (at start) and "degraded".
+ * Records go to the sink given to health_init(), which first sends what
+ * was degraded before it.
+ */
+void	health_init(void (*)(struct record *));
+void	health_running(const char *);
+void	health_degraded(const char *, const char *);
+void	health_recovered(const char *);
+void	health_add(struct record *, int);
 
 /* sysinfo.c: what agent.start says about this machine. */
 void	sysinfo_add(struct record *);

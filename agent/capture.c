@@ -25,7 +25,6 @@
 #include "xmalloc.h"
 
 #define CAPTURE_MAX		16		/* live interfaces */
-#define CAPTURE_SNAPLEN		4096		/* enough for a ClientHello */
 #define CAPTURE_BUFFER		(32 * 1024 * 1024)
 #define CAPTURE_TIMEOUT_MS	100
 #define CAPTURE_BATCH		1024		/* packets per live callback */
@@ -83,28 +82,9 @@ capture_handler(u_char *user, const struct pcap_pkthdr *h, const u_char *p)
 void
 capture_kernel_stats(uint64_t *seen, uint64_t *dropped)
 {
-	struct pcap_stat	ps;
-	int			i;
-
 	*seen = *dropped = 0;
-	for (i = 0; i < ncaps; i++) {
-		if (caps[i].ev == NULL || pcap_stats(caps[i].p, &ps) == -1)
-			continue;
-		*seen += ps.ps_recv;
-		*dropped += (uint64_t)ps.ps_drop + ps.ps_ifdrop;
-	}
-}
-
-static void
-capture_read_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct capture	*c = arg;
-
-	(void)fd;
-	(void)ev;
-	if (pcap_dispatch(c->p, CAPTURE_BATCH, capture_handler,
-	    (u_char *)c) == -1)
-		log_warnx("%s: %s", c->name, pcap_geterr(c->p));
+	if (conf != NULL && conf->read_file == NULL)
+		live_stats(seen, dropped);
 }
 
 /* Live mode, once a second: idle conversations end, stats when due. */
@@ -113,136 +93,19 @@ capture_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	uint64_t	seen, dropped;
 	int64_t		now = record_now();
-	int		i;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
 	/* Drain what the kernel holds before judging idleness. */
-	for (i = 0; i < ncaps; i++)
-		pcap_dispatch(caps[i].p, -1, capture_handler,
-		    (u_char *)&caps[i]);
+	live_drain();
 	net_tick(now);
 	if (now - last_stats >= (int64_t)conf->stats_interval * 1000000) {
 		last_stats = now;
+		live_health();
 		capture_kernel_stats(&seen, &dropped);
 		net_stats(seen, dropped);
 	}
-}
-
-/* The kernel filter: IP, ARP (tagged or not), minus ignored UDP noise. */
-static char *
-capture_filter(void)
-{
-	struct buf	 b;
-	char		*s;
-	int		 port, n = 0;
-
-	buf_init(&b);
-	buf_add_str(&b, "(ip or ip6 or arp or (vlan and (ip or ip6 or arp)))");
-	for (port = 1; port < 65536; port++) {
-		/* DNS answers carry names: they must reach us. */
-		if (port == 53 || !(conf->ignore_port[port / 8] &
-		    (1 << (port % 8))))
-			continue;
-		buf_printf(&b, "%s%d", n++ ? " or " : " and not (udp and "
-		    "(port ", port);
-		if (n >= 64)
-			break;
-	}
-	if (n > 0)
-		buf_add_str(&b, "))");
-	buf_add_u8(&b, '\0');
-	s = xstrdup((const char *)b.data);
-	buf_free(&b);
-	return s;
-}
-
-static int
-capture_open_live(const char *name)
-{
-	struct bpf_program	 prog;
-	struct capture		*c;
-	char			*filter;
-	int			 rv;
-
-	if (ncaps == CAPTURE_MAX) {
-		log_warnx("%s: more than %d interfaces; not captured", name,
-		    CAPTURE_MAX);
-		return -1;
-	}
-	c = &caps[ncaps];
-	memset(c, 0, sizeof(*c));
-	if ((c->p = pcap_create(name, NULL)) == NULL) {
-		log_warnx("%s: cannot capture", name);
-		return -1;
-	}
-	pcap_set_snaplen(c->p, CAPTURE_SNAPLEN);
-	pcap_set_promisc(c->p, 0);
-	pcap_set_timeout(c->p, CAPTURE_TIMEOUT_MS);
-	pcap_set_buffer_size(c->p, CAPTURE_BUFFER);
-	if ((rv = pcap_activate(c->p)) < 0) {
-		log_warnx("%s: %s", name, pcap_geterr(c->p));
-		pcap_close(c->p);
-		return -1;
-	}
-	c->dlt = pcap_datalink(c->p);
-	if (!capture_dlt_ok(c->dlt)) {
-		log_warnx("%s: link type %s not understood; not captured",
-		    name, pcap_datalink_val_to_name(c->dlt));
-		pcap_close(c->p);
-		return -1;
-	}
-	filter = capture_filter();
-	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == -1 ||
-	    pcap_setfilter(c->p, &prog) == -1)
-		log_warnx("%s: filter: %s", name, pcap_geterr(c->p));
-	else
-		pcap_freecode(&prog);
-	free(filter);
-	if (pcap_setnonblock(c->p, 1, NULL) == -1) {
-		log_warnx("%s: %s", name, pcap_geterr(c->p));
-		pcap_close(c->p);
-		return -1;
-	}
-	c->name = xstrdup(name);
-	c->ev = event_new(base, pcap_get_selectable_fd(c->p),
-	    EV_READ | EV_PERSIST, capture_read_cb, c);
-	event_add(c->ev, NULL);
-	ncaps++;
-	log_info("capturing on %s", name);
-	return 0;
-}
-
-static int
-capture_live(void)
-{
-	pcap_if_t	*all, *d;
-	char		 err[PCAP_ERRBUF_SIZE];
-	int		 i;
-
-	if (conf->interfaces != NULL) {
-		for (i = 0; i < conf->ninterfaces; i++)
-			if (capture_open_live(conf->interfaces[i]) == -1)
-				return -1;
-	} else {
-		if (pcap_findalldevs(&all, err) == -1) {
-			log_warnx("pcap: %s", err);
-			return -1;
-		}
-		for (d = all; d != NULL; d = d->next) {
-			if ((d->flags & PCAP_IF_LOOPBACK) ||
-			    !(d->flags & PCAP_IF_UP) ||
-			    strcmp(d->name, "any") == 0 ||
-			    d->addresses == NULL)
-				continue;
-			capture_open_live(d->name);
-		}
-		pcap_freealldevs(all);
-		if (ncaps == 0)
-			log_warnx("no interface to capture on");
-	}
-	return 0;
 }
 
 /*
@@ -366,7 +229,7 @@ capture_replay(void)
 	FILE		*fp;
 	char		 err[PCAP_ERRBUF_SIZE];
 
-	if ((fp = fopen(conf->read_file, "rbe")) == NULL) {
+	if ((fp = fdopen(conf->read_fd, "rb")) == NULL) {
 		log_warn("%s", conf->read_file);
 		return -1;
 	}
@@ -406,7 +269,7 @@ capture_init(struct event_base *b, const struct agent_conf *c)
 	conf = c;
 	if (conf->read_file != NULL)
 		return capture_replay();
-	if (capture_live() == -1)
+	if (live_init(base, conf) == -1)
 		return -1;
 	last_stats = record_now();
 	tick_ev = event_new(base, -1, EV_PERSIST, capture_tick_cb, NULL);
@@ -432,6 +295,7 @@ capture_shutdown(void)
 		free(caps[i].name);
 	}
 	ncaps = 0;
+	live_shutdown();
 	free(replay_iobuf);	/* after pcap_close closed its stream */
 	replay_iobuf = NULL;
 	if (mapped.map != NULL)

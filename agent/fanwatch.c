@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "fanmerge.h"
 #include "log.h"
+#include "priv.h"
 #include "usb.h"
 #include "xmalloc.h"
 
@@ -229,20 +230,16 @@ int
 fanwatch_add(int mount_id, const char *mountpoint, const struct usb_block *b)
 {
 	struct watch	*w;
+	char		 why[PRIV_WHY_MAX];
 	int		 fd;
 
-	fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
-	    FAN_UNLIMITED_QUEUE, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-	if (fd == -1) {
-		log_warn("fanwatch: fanotify_init");
+	/* The group and its mark come from the privileged parent. */
+	if ((fd = priv_fanotify(mount_id, mountpoint, why, sizeof(why))) ==
+	    -1) {
+		health_degraded("files", why);
 		return -1;
 	}
-	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
-	    FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE, AT_FDCWD, mountpoint) == -1) {
-		log_warn("fanwatch: fanotify_mark %s", mountpoint);
-		close(fd);
-		return -1;
-	}
+	health_recovered("files");
 	w = xcalloc(1, sizeof(*w));
 	w->mount_id = mount_id;
 	w->fd = fd;

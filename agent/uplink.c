@@ -13,6 +13,8 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include <openssl/err.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,8 +431,8 @@ uplink_error(struct bufferevent *bev)
 		return evutil_gai_strerror(bufferevent_socket_get_dns_error(bev));
 	if (up.conf->tls != NULL &&
 	    (ssl = bufferevent_openssl_get_ssl(bev)) != NULL &&
-	    ((e = bufferevent_get_openssl_error(bev)) != 0 ||
-	    SSL_get_verify_result(ssl) != X509_V_OK)) {
+	    (((e = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_LIB(e) != 0) || SSL_get_verify_result(ssl) != X509_V_OK)) {
 		snprintf(text, sizeof(text), "TLS: %s",
 		    tls_handshake_error(ssl, e));
 		while (bufferevent_get_openssl_error(bev) != 0)

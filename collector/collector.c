@@ -58,7 +58,9 @@ usage(int status)
 "                              when an ACK is sent: after fdatasync of each\n"
 "                              batch, after a group fdatasync in a thread\n"
 "                              (default), or once written\n"
-"  -u, --user USER             drop root to USER once the sockets are open\n"
+"  -u, --user USER             run as USER once the sockets are open\n"
+"                              (default labwatch, else nobody; root only\n"
+"                              when given: --user root)\n"
 "      --insecure              plaintext, no authentication (tests only)\n"
 "      --tls-ca FILE           agents' certificates must chain to this CA\n"
 "                              (default " TLS_DIR "ca.crt)\n"
@@ -87,6 +89,32 @@ usage(int status)
 "  -h, --help                  this text\n"
 "  -V, --version               print the version\n");
 	exit(status);
+}
+
+/*
+ * Warns about files the collector will need again once it runs as u: the
+ * TLS files at SIGHUP, the CA folder at each enrolment.
+ */
+static void
+privdrop_check_files(const struct privdrop_user *u, const char *ca_dir)
+{
+	const char	*files[] = { tls_files.key, tls_files.cert,
+			    tls_files.ca, ca_dir };
+	struct stat	 st;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (insecure && i < 3)
+			continue;
+		if (files[i] == NULL || stat(files[i], &st) == -1 ||
+		    st.st_uid == u->uid || (i > 0 && i < 3 &&
+		    (st.st_mode & 004)))
+			continue;
+		log_warnx("%s belongs to uid %u, not %s: %s", files[i],
+		    (unsigned)st.st_uid, u->name, i == 3 ? "enrolment cannot "
+		    "sign there (chown -R it)" : "a reload (SIGHUP) cannot "
+		    "read it (chown it)");
+	}
 }
 
 /* Loads certificate, key, CA and CRL into a new context. */
@@ -177,7 +205,9 @@ main(int argc, char *argv[])
 		.sync = SYNC_BATCH,
 	};
 	const char	*listen[MAX_LISTEN], *logdir = DEFAULT_LOGDIR;
-	const char	*user = NULL, *statedir = DEFAULT_STATEDIR;
+	const char	*user = "labwatch", *statedir = DEFAULT_STATEDIR;
+	struct privdrop_user u;
+	int		 drop;
 	const char	*pidfile = NULL;
 	struct enroll_conf econf = {
 		.secret = "/etc/labwatch/enroll.hash",
@@ -324,6 +354,17 @@ main(int argc, char *argv[])
 	}
 	if (mkdir(statedir, 0700) == -1 && errno != EEXIST)
 		fatal("state folder %s", statedir);
+	/* The folders become the user's: it writes them from now on. */
+	drop = geteuid() == 0 && strcmp(user, "root") != 0;
+	if (drop && (privdrop_lookup(user, &u) == -1 ||
+	    privdrop_chown_dir(statedir, &u) == -1 ||
+	    privdrop_chown_dir(logdir, &u) == -1))
+		exit(1);
+	if (drop)
+		privdrop_check_files(&u, econf.hosts != NULL &&
+		    econf.hosts[0] != '\0' ? econf.ca_dir : NULL);
+	else if (geteuid() == 0)
+		log_warnx("running as root (--user root)");
 	if ((lock_state = lockfile_take(statedir, "state folder", err,
 	    sizeof(err))) == -1 || (lock_logs = lockfile_take(logdir,
 	    "log folder", err, sizeof(err))) == -1) {
@@ -357,8 +398,8 @@ main(int argc, char *argv[])
 		fprintf(pf, "%ld\n", (long)getpid());
 		fclose(pf);
 	}
-	if (user != NULL)
-		privdrop(user);
+	if (drop)
+		privdrop(&u);
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);

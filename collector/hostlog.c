@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,14 +109,30 @@ hostlog_find(const char *name, int create)
 	return hl;
 }
 
+/*
+ * Opens <name>.log in the log folder: never through a symlink, never
+ * blocking (a FIFO planted there must not stall the collector), and only
+ * a regular file.
+ */
 static int
 hostlog_open(const char *name, int flags)
 {
-	char	path[HOSTNAME_PATH_MAX];
+	struct stat	st;
+	char		path[HOSTNAME_PATH_MAX];
+	int		fd;
 
 	snprintf(path, sizeof(path), "%s.log", name);
-	return openat(logdir_fd, path, flags | O_APPEND | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0640);
+	if ((fd = openat(logdir_fd, path, flags | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0640)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		log_warnx("%s/%s is not a regular file; not written",
+		    logdir_name, path);
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -360,6 +377,18 @@ uint64_t
 hostlog_durable(const struct hostlog *hl, uint64_t stream)
 {
 	return hl->stream == stream ? hl->durable : 0;
+}
+
+const char *
+hostlog_case_twin(const char *name)
+{
+	struct hostlog	*hl;
+
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		if (strcasecmp(hl->name, name) == 0 &&
+		    strcmp(hl->name, name) != 0)
+			return hl->name;
+	return NULL;
 }
 
 const char *

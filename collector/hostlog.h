@@ -51,6 +51,11 @@ int	 hostlog_failed(const struct hostlog *);
 /* The last seq of stream accepted / stored durably; 0 for another stream. */
 uint64_t hostlog_accepted(const struct hostlog *, uint64_t);
 uint64_t hostlog_durable(const struct hostlog *, uint64_t);
+/*
+ * A known host whose name differs from name only in case, or NULL: on a
+ * case-insensitive file system both would share one file.
+ */
+const char *hostlog_case_twin(const char *);
 /* The host whose log holds stream, or NULL. */
 const char *hostlog_stream_owner(uint64_t);
 /* Whether the host was last seen going silent (host.offline). */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "addr.h"
@@ -518,6 +519,37 @@ session_replace(struct session *s)
 }
 
 /*
+ * Names the collector refuses although they are valid host names: one
+ * ending in ".log" (its file would be NAME.log.log, easily mistaken), and
+ * one that differs only in case from a host already known (on a
+ * case-insensitive file system, or copied to one, the two would be one
+ * file).  Returns -1 when s was refused.
+ */
+static int
+session_name_clash(struct session *s)
+{
+	const char	*twin;
+	size_t		 len = strlen(s->host);
+
+	if (len >= 4 && strcasecmp(s->host + len - 4, ".log") == 0) {
+		session_complain(s, "refused host name %s: ends in .log",
+		    s->host);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "a host name may not end in .log");
+		return -1;
+	}
+	if ((twin = hostlog_case_twin(s->host)) != NULL) {
+		session_complain(s, "refused host name %s: host %s is known "
+		    "already (names differing only in case share a file on "
+		    "some file systems)", s->host, twin);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "host %s differs from %s only in case", s->host, twin);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Who may speak for a host: on TLS, only a peer whose certificate names
  * it; never for a stream the collector knows under another host.  Returns
  * -1 when s was refused.
@@ -584,6 +616,8 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	memcpy(s->host, h.host, h.host_len);
 	s->host[h.host_len] = '\0';
 	s->stream = h.stream;
+	if (session_name_clash(s) == -1)
+		return;
 	if (session_identify(s) == -1 || session_replace(s) == -1)
 		return;
 	if (nsessions - npending >= conf->max_conns) {

@@ -108,6 +108,9 @@ def tmpdir(name=None):
     """A fresh folder inside this run's temporary folder."""
     if _state['tmp'] is None:
         _state['tmp'] = tempfile.mkdtemp(prefix='lwtest-')
+        # Daemons started as root work as an unprivileged user: they must
+        # be able to pass through to the folders handed to them.
+        os.chmod(_state['tmp'], 0o755)
     if name is None:
         return _state['tmp']
     return tempfile.mkdtemp(prefix=name + '-', dir=_state['tmp'])
@@ -163,7 +166,36 @@ def labwatch_ca(*args, check_rc=True):
     if check_rc and p.returncode != 0:
         raise RuntimeError('labwatch-ca %s: %s' % (' '.join(map(str, args)),
                                                     p.stderr.strip()))
+    if _ca['dir'] is not None:
+        give_to_collector(_ca['dir'])
     return p
+
+
+# Collectors started as root run as 'labwatch' (nobody where there is no
+# such user): they reread their TLS files at SIGHUP and sign enrolments in
+# the CA folder, so those are that user's.
+COLLECTOR_USER = 'labwatch'
+
+
+def collector_user():
+    """(uid, gid) a collector started by the tests runs as."""
+    import pwd
+    try:
+        pw = pwd.getpwnam(COLLECTOR_USER)
+    except KeyError:
+        pw = pwd.getpwnam('nobody')
+    return pw.pw_uid, pw.pw_gid
+
+
+def give_to_collector(path):
+    """chown -R path to the collector's user (when the tests are root)."""
+    if os.geteuid() != 0:
+        return
+    uid, gid = collector_user()
+    for d, dirs, files in os.walk(path):
+        os.chown(d, uid, gid)
+        for name in files:
+            os.chown(os.path.join(d, name), uid, gid, follow_symlinks=False)
 
 
 def ca_dir():
@@ -171,8 +203,10 @@ def ca_dir():
     if _ca['dir'] is None:
         # Apart from the run's folder, which tests list before and after.
         d = os.path.join(tempfile.mkdtemp(prefix='lwca-'), 'lab-ca')
+        os.chmod(os.path.dirname(d), 0o755)
         labwatch_ca('init', d)
         _ca['dir'] = d
+        give_to_collector(d)
     return _ca['dir']
 
 

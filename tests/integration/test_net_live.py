@@ -336,6 +336,8 @@ def main():
             print("not ok - %s missing (scripts/install-deps)" % tool)
             return 1
     tmp = tempfile.mkdtemp(prefix="lwnet-")
+    # The agent's unprivileged worker rereads ip.txt and writes its state.
+    os.chmod(tmp, 0o755)
     try:
         setup()
         devs = run(tmp)

@@ -388,6 +388,7 @@ def cloned_state():
     lw.wait_event(lw.log_path(coll, 'pc13'), 'text', 'agent.start')
     lw.stop(a, signal.SIGKILL)
     clone = os.path.join(lw.tmpdir('clone'), 'state')
+    os.chmod(os.path.dirname(clone), 0o755)
     shutil.copytree(st, clone)
     os.unlink(os.path.join(clone, '.labwatch.lock'))
     b = lw.start_agent(coll_addr(coll), 'pc14', state_dir=clone)

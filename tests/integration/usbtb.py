@@ -90,6 +90,9 @@ class Agent:
 
     def __init__(self, testbed, *extra):
         env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
+        # Started as root, the agent parses in an unprivileged worker,
+        # which must see the testbed and make its uevent socket there.
+        os.chmod(testbed.get_root_dir(), 0o1777)
         # With SANITIZE=1 the umockdev preload comes before ASan's runtime.
         env["ASAN_OPTIONS"] = "verify_asan_link_order=0:" + \
             env.get("ASAN_OPTIONS", "")
