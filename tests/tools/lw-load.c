@@ -22,9 +22,11 @@
  * the first --tls-cert (repeatable, all with the one --tls-key) that names
  * its host as CN or DNS subjectAltName, as the collector wants; a few
  * certificates of many names each stand in for a lab's worth.  The
- * collector must prove the dialled address against the CA.  --sources N binds connection i to loopback address i
- * mod N (127.1.0.1 onwards), so a collector's per-address limits see a lab
- * of PCs rather than one very busy one.
+ * collector must prove the dialled address against the CA.
+ *
+ * --sources N binds connection i to loopback address i mod N (127.1.0.1
+ * onwards), so the collector's per-address limits see a lab of PCs rather
+ * than one very busy one.
  */
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -479,7 +481,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF)
 		agent_error(a, "connection closed by the peer");
-	else if (a->tls != NULL && (e = bufferevent_get_openssl_error(bev)) != 0)
+	else if (a->tls != NULL &&
+	    (e = bufferevent_get_openssl_error(bev)) != 0)
 		agent_error(a, "TLS: %s", tls_handshake_error(
 		    bufferevent_openssl_get_ssl(bev), e));
 	else
@@ -497,7 +500,8 @@ source_socket(unsigned i)
 	i %= opt.nsources;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(0x7f010000 | (i / 250) << 8 | (i % 250 + 1));
+	sin.sin_addr.s_addr = htonl(0x7f010000 | (i / 250) << 8 |
+	    (i % 250 + 1));
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		return -1;
@@ -526,7 +530,8 @@ agent_connect(struct agent *a)
 		if (a->bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(a->bev, 1);
 	} else
-		a->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+		a->bev = bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (a->bev == NULL)
 		fatalx("bufferevent_socket_new");
 	a->state = A_CONNECTING;
