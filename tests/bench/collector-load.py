@@ -3,13 +3,25 @@
 
 labwatch: the real collector on a fresh folder, fed by tests/tools/lw-load
 (100 and 1,000 agents, then 200 agents x 10,000 records of 200 bytes three
-times), once per --sync mode the collector's --help lists.  Records per
-second count records stored and acknowledged; the stored count is checked
-against the logs (and by tests/lwcheck.py on the first 200-agent run).
+times), once per --sync mode the collector's --help lists, in plaintext
+(--insecure); with --sync batch the same runs go over TLS as well, each TLS
+run right after its plaintext twin.  Records per second count records
+stored and acknowledged; the stored count is checked against the logs (and
+by tests/lwcheck.py on the first 200-agent run).
 rsyslog: rsyslogd from the Debian package with its own configuration (imtcp
 on a loopback port, one dynafile per host name), the same 200 connections
 and 2 M lines from lw-load --syslog, timed until every line is in the files.
+Then 1,000 agents connecting at once (a lab booting), over TLS and in
+plaintext: the time until all are WELCOMEd and the collector's CPU time.
 Then 10,000 idle agent connections and the collector's memory.
+
+TLS: a lab CA made by scripts/labwatch-ca, the collector's certificate from
+it (for 127.0.0.1), and the agents' certificates signed by openssl with that
+CA, HOSTS_PER_CERT DNS names each (lw-load picks the one naming its host):
+issuing one per host would take a minute.  Every lw-load connection comes
+from its own loopback address (127.1.x.y), as from its own PC, and keeps
+within the collector's default --max-pending; the 1,000-agent burst raises
+--max-pending to let them all handshake at once.
 
 Everything runs on 127.0.0.1 in a temporary folder, bounded in time, and is
 stopped and removed at the end, failure or not.  Env B is the build folder.
@@ -19,6 +31,7 @@ import atexit
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -41,6 +54,10 @@ WINDOW = 1000           # unacknowledged records per connection
 REPEAT = 3              # runs of the main comparison, median quoted
 MAIN_AGENTS, MAIN_RECORDS = 200, 10000
 IDLE_AGENTS = 10000
+BURST_AGENTS = 1000     # connecting at once, TLS and plaintext
+TLS_SYNC = 'batch'      # the --sync mode also measured over TLS
+HOSTS_PER_CERT = 10     # DNS names in each agent certificate
+PENDING = 256           # the collector's default --max-pending
 LOAD_TIMEOUT = 90       # seconds an rsyslog run may take
 RUN_CAP = 20            # seconds of one labwatch run: a slow --sync mode
                         # is measured on what was acked by then
@@ -48,6 +65,8 @@ TICK = os.sysconf('SC_CLK_TCK')
 
 procs = []
 TMP = tempfile.mkdtemp(prefix='lw-bench-')
+CA = os.path.join(TMP, 'ca')
+LABWATCH_CA = os.path.join(ROOT, 'scripts', 'labwatch-ca')
 
 
 def cleanup():
@@ -142,6 +161,58 @@ def keyvals(line):
     return dict(kv.split('=', 1) for kv in line.split() if '=' in kv)
 
 
+def run_quiet(args):
+    p = subprocess.run(args, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError('%s: %s' % (' '.join(args[:3]), p.stderr[-300:]))
+
+
+AGENT_EXT = '''[ ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = %s
+'''
+
+
+def make_certs(agents):
+    """The lab CA, the collector's certificate, and agent certificates for
+    load0001..agents (HOSTS_PER_CERT names each, one shared key); returns
+    (collector options, lw-load options)."""
+    run_quiet([LABWATCH_CA, 'init', CA])
+    run_quiet([LABWATCH_CA, 'server', CA, '127.0.0.1'])
+    d = os.path.join(TMP, 'agent-certs')
+    os.mkdir(d)
+    key, csr = os.path.join(d, 'load.key'), os.path.join(d, 'load.csr')
+    run_quiet(['openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt',
+               'ec_paramgen_curve:P-256', '-out', key])
+    os.chmod(key, 0o600)
+    run_quiet(['openssl', 'req', '-new', '-key', key, '-subj',
+               '/OU=host/CN=lw-load', '-out', csr])
+    load_args = ['--tls-ca', os.path.join(CA, 'ca.crt'), '--tls-key', key]
+    for first in range(1, agents + 1, HOSTS_PER_CERT):
+        names = range(first, min(first + HOSTS_PER_CERT, agents + 1))
+        ext, crt = (os.path.join(d, 'load%04d.%s' % (first, x))
+                    for x in ('cnf', 'crt'))
+        with open(ext, 'w') as f:
+            f.write(AGENT_EXT % ', '.join('DNS:load%04d' % i
+                                          for i in names))
+        run_quiet(['openssl', 'x509', '-req', '-in', csr, '-CA',
+                   os.path.join(CA, 'ca.crt'), '-CAkey',
+                   os.path.join(CA, 'ca.key'), '-set_serial',
+                   str(0x10000 + first), '-days', '2', '-extfile', ext,
+                   '-extensions', 'ext', '-out', crt])
+        load_args += ['--tls-cert', crt]
+    srv = os.path.join(CA, 'servers', '127.0.0.1')
+    coll_args = ['--tls-ca', os.path.join(CA, 'ca.crt'), '--tls-cert',
+                 srv + '.crt', '--tls-key', srv + '.key', '--tls-crl',
+                 os.path.join(CA, 'crl.pem')]
+    return coll_args, load_args
+
+
 def collector_features():
     """(sync modes, whether --state-dir exists) from the collector's --help."""
     out = subprocess.run([COLLECTOR, '--help'], capture_output=True,
@@ -154,14 +225,25 @@ def collector_features():
 
 
 SYNC_MODES, HAS_STATE_DIR = collector_features()
+# Options for TLS, from make_certs(): 'collector' and 'load'.
+TLS = {}
 
 
-def start_collector(extra=()):
+def load_args(port, agents, tls):
+    """lw-load's options for agents connecting to port, each from its own
+    address, plaintext or TLS."""
+    return [LOAD, '--connect', '127.0.0.1:%d' % port, '--agents',
+            str(agents), '--sources', str(agents)] + \
+        (TLS['load'] if tls else [])
+
+
+def start_collector(extra=(), tls=False):
     """A fresh collector on a fresh log folder; returns (proc, port, dir)."""
     port = free_port()
     logdir = tempfile.mkdtemp(prefix='logs-', dir=TMP)
     args = [COLLECTOR, '-f', '-l', '127.0.0.1:%d' % port, '-d', logdir,
-            '--format', 'text'] + list(extra)
+            '--format', 'text'] + list(extra) + \
+        (TLS['collector'] if tls else ['--insecure'])
     if HAS_STATE_DIR:
         args += ['--state-dir', tempfile.mkdtemp(prefix='state-', dir=TMP)]
     p = start(args, 'collector')
@@ -179,23 +261,24 @@ def count_in_logs(logdir, needle):
     return n
 
 
-def labwatch_run(sync, agents, records, check=False):
+def labwatch_run(sync, agents, records, check=False, tls=False):
     """One lw-load run against a fresh collector; returns a result row."""
     extra = ['--sync', sync] if sync else []
-    coll, port, logdir = start_collector(extra)
+    coll, port, logdir = start_collector(extra, tls)
     base_kib = mem_kib(coll.pid, 'VmRSS')
     cpu0, load0 = cpu_seconds(coll.pid), children_cpu()
-    out = subprocess.run([LOAD, '--connect', '127.0.0.1:%d' % port,
-                          '--agents', str(agents), '--records', str(records),
-                          '--size', str(SIZE), '--window', str(WINDOW),
-                          '--timeout', str(RUN_CAP)],
+    out = subprocess.run(load_args(port, agents, tls) +
+                         ['--records', str(records), '--size', str(SIZE),
+                          '--window', str(WINDOW), '--connecting',
+                          str(PENDING), '--timeout', str(RUN_CAP)],
                          capture_output=True, text=True, timeout=RUN_CAP + 30)
     cpu, load_cpu = cpu_seconds(coll.pid) - cpu0, children_cpu() - load0
     hwm = mem_kib(coll.pid, 'VmHWM')
     stop(coll)
     kv = keyvals(out.stdout.strip().splitlines()[-1] if out.stdout else '')
-    row = {'system': 'labwatch', 'sync': sync or 'default',
-           'agents': agents, 'records': agents * records,
+    row = {'system': 'labwatch', 'link': 'tls' if tls else 'plain',
+           'sync': sync or 'default', 'agents': agents,
+           'records': agents * records,
            'seconds': float(kv.get('seconds', 0)),
            'rate': float(kv.get('records_per_s', 0)),
            'p99_ms': float(kv.get('p99_ms', 0)),
@@ -299,7 +382,8 @@ def rsyslog_run(agents, records):
     stop(rs)
     start_t = float(kv.get('send_start', 0))
     seconds = last_change - start_t if start_t else 0
-    row = {'system': 'rsyslog', 'sync': 'none', 'agents': agents,
+    row = {'system': 'rsyslog', 'link': 'plain', 'sync': 'none',
+           'agents': agents,
            'records': agents * records, 'seconds': seconds,
            'rate': lines / seconds if seconds > 0 else 0, 'p99_ms': None,
            'cpu_s': cpu, 'hwm_kib': hwm, 'per_conn_kib': None,
@@ -319,8 +403,8 @@ def idle_run(n):
     coll, port, logdir = start_collector(['--max-conns', str(n + 1000)])
     time.sleep(0.3)
     base_kib = mem_kib(coll.pid, 'VmRSS')
-    load = start([LOAD, '--idle', '--connect', '127.0.0.1:%d' % port,
-                  '--agents', str(n)], 'lw-load-idle',
+    load = start(load_args(port, n, False) +
+                 ['--idle', '--connecting', str(PENDING)], 'lw-load-idle',
                  stdout=subprocess.PIPE, text=True)
     ready = load.stdout.readline()  # "ready ..." once all are in
     time.sleep(2)
@@ -341,19 +425,53 @@ def idle_run(n):
             'summary': summary.strip()}
 
 
+def burst_run(n, tls):
+    """n agents connecting at once to a fresh collector: the seconds until
+    all are WELCOMEd, and the CPU the collector spent meanwhile."""
+    coll, port, logdir = start_collector(['--max-pending', str(n)], tls)
+    cpu0 = cpu_seconds(coll.pid)
+    load = start(load_args(port, n, tls) + ['--idle', '--connecting', str(n)],
+                 'lw-load-burst', stdout=subprocess.PIPE, text=True)
+    ready = ''
+    if select.select([load.stdout], [], [], LOAD_TIMEOUT)[0]:
+        ready = load.stdout.readline()    # "ready ..." once all are in
+    cpu = cpu_seconds(coll.pid) - cpu0
+    load_cpu = cpu_seconds(load.pid) if load.poll() is None else 0
+    stop(load)
+    stop(coll)
+    shutil.rmtree(logdir, ignore_errors=True)
+    kv = keyvals(ready)
+    r = {'tls': tls, 'connected': int(kv.get('connected', 0)),
+         'errors': int(kv.get('errors', -1)),
+         'seconds': float(kv.get('connect_s', 0)), 'cpu_s': cpu,
+         'load_cpu_s': load_cpu}
+    r['failed'] = r['connected'] != n or r['errors'] != 0
+    if r['failed']:
+        say('# burst %s FAILED: %s %s' % ('tls' if tls else 'plain',
+                                           ready.strip(),
+                                           stderr_of(load)[-300:]))
+    return r
+
+
+def median_of(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
 def fmt_row(r):
     p99 = '%.1f' % r['p99_ms'] if r['p99_ms'] is not None else '-'
     per = '%.1f' % r['per_conn_kib'] if r['per_conn_kib'] is not None \
         else '-'
     cpu_pct = 100 * r['cpu_s'] / r['seconds'] if r['seconds'] else 0
-    return '%-8s %-7s %6d %9d %7.2f %10.0f %8s %6.1f %5.0f%% %8.1f %8s  %s' % (
-        r['system'], r['sync'], r['agents'], r['records'], r['seconds'],
+    return '%-8s %-5s %-7s %6d %9d %7.2f %10.0f %8s %6.1f %5.0f%% %8.1f ' \
+        '%8s  %s' % (
+        r['system'], r['link'], r['sync'], r['agents'], r['records'],
+        r['seconds'],
         r['rate'], p99, r['cpu_s'], cpu_pct, r['hwm_kib'] / 1024, per,
         r['note'])
 
 
-HEADER = '%-8s %-7s %6s %9s %7s %10s %8s %6s %6s %8s %8s  %s' % (
-    'system', 'sync', 'agents', 'records', 'seconds', 'records/s',
+HEADER = '%-8s %-5s %-7s %6s %9s %7s %10s %8s %6s %6s %8s %8s  %s' % (
+    'system', 'link', 'sync', 'agents', 'records', 'seconds', 'records/s',
     'p99 ms', 'cpu s', 'cpu', 'peakMiB', 'KiB/conn', 'check')
 
 
@@ -367,20 +485,29 @@ def main():
             COLLECTOR, SIZE, WINDOW,
             ', '.join(m or 'default' for m in SYNC_MODES),
             'yes' if HAS_STATE_DIR else 'not supported'))
+    t = time.monotonic()
+    TLS['collector'], TLS['load'] = make_certs(BURST_AGENTS)
+    say('TLS: lab CA by labwatch-ca, %d agent certificates of %d names '
+        'each (%.1f s to make)' % (TLS['load'].count('--tls-cert'),
+                                   HOSTS_PER_CERT, time.monotonic() - t))
     say(HEADER)
     rows, failed = [], False
     main_rates = {}
+    tls_sync = TLS_SYNC if TLS_SYNC in SYNC_MODES else SYNC_MODES[0]
     for sync in SYNC_MODES:
+        links = (False, True) if sync == tls_sync else (False,)
         for agents, records in ((100, 10000), (1000, 1000)):
-            r = labwatch_run(sync, agents, records)
-            say(fmt_row(r))
-            rows.append(r)
-        main_rates[sync] = []
+            for tls in links:
+                r = labwatch_run(sync, agents, records, tls=tls)
+                say(fmt_row(r))
+                rows.append(r)
         for i in range(REPEAT):
-            r = labwatch_run(sync, MAIN_AGENTS, MAIN_RECORDS, check=i == 0)
-            say(fmt_row(r))
-            rows.append(r)
-            main_rates[sync].append(r)
+            for tls in links:
+                r = labwatch_run(sync, MAIN_AGENTS, MAIN_RECORDS,
+                                 check=i == 0, tls=tls)
+                say(fmt_row(r))
+                rows.append(r)
+                main_rates.setdefault((sync, tls), []).append(r)
     rs_rows = []
     if ensure_rsyslog():
         for i in range(REPEAT):
@@ -400,19 +527,53 @@ def main():
     if rs_rows:
         say('  rsyslog (stored, no ack): %10.0f records/s, cpu %.1f s' % (
             rs_med, statistics.median(r['cpu_s'] for r in rs_rows)))
-    for sync, rs in main_rates.items():
+    meds = {}
+    for (sync, tls), rs in main_rates.items():
+        label = 'sync=%-7s %-5s' % (sync or 'default',
+                                    'tls' if tls else 'plain')
         rs = [r for r in rs if not r.get('failed')]
         if not rs:
-            say('  labwatch sync=%-7s: every run failed' % sync)
+            say('  labwatch %s: every run failed' % label)
             continue
-        med = statistics.median(r['rate'] for r in rs)
-        say('  labwatch sync=%-7s (stored+acked): %10.0f records/s, p99 '
+        med = meds[(sync, tls)] = median_of(rs, 'rate')
+        say('  labwatch %s (stored+acked): %10.0f records/s, p99 '
             '%.1f ms, cpu %.1f s%s' % (
-                sync or 'default', med,
-                statistics.median(r['p99_ms'] for r in rs),
-                statistics.median(r['cpu_s'] for r in rs),
+                label, med, median_of(rs, 'p99_ms'), median_of(rs, 'cpu_s'),
                 ', labwatch/rsyslog %.2f' % (med / rs_med) if rs_med
                 else ''))
+    tls_med, plain_med = meds.get((tls_sync, True)), meds.get((tls_sync,
+                                                               False))
+    if tls_med and plain_med:
+        ratio = tls_med / plain_med
+        say('  TLS / plaintext (sync=%s): %.2f, goal at least 0.80: %s' % (
+            tls_sync, ratio, 'met' if ratio >= 0.8 else 'NOT met'))
+    if tls_med and rs_med:
+        say('  TLS / rsyslog plaintext: %.2f, goal above 1: %s' % (
+            tls_med / rs_med, 'met' if tls_med > rs_med else 'NOT met'))
+
+    bursts = {True: [], False: []}
+    for i in range(REPEAT):
+        for tls in (True, False):
+            bursts[tls].append(burst_run(BURST_AGENTS, tls))
+    say('')
+    say('%d agents connecting at once (--max-pending %d, an address each), '
+        'median of %d:' % (BURST_AGENTS, BURST_AGENTS, REPEAT))
+    cpu = {}
+    for tls, rs in bursts.items():
+        failed = failed or any(r['failed'] for r in rs)
+        rs = [r for r in rs if not r['failed']]
+        if not rs:
+            say('  %-5s: every run failed' % ('tls' if tls else 'plain'))
+            continue
+        cpu[tls] = median_of(rs, 'cpu_s')
+        say('  %-5s: all WELCOMEd in %.2f s, collector cpu %.2f s (%.2f ms '
+            'an agent), lw-load cpu %.2f s' % (
+                'tls' if tls else 'plain', median_of(rs, 'seconds'),
+                cpu[tls], 1000 * cpu[tls] / BURST_AGENTS,
+                median_of(rs, 'load_cpu_s')))
+    if len(cpu) == 2:
+        say('  TLS handshakes cost the collector %.2f ms of cpu an agent' %
+            (1000 * (cpu[True] - cpu[False]) / BURST_AGENTS))
 
     idle = idle_run(IDLE_AGENTS)
     per = (idle['rss_kib'] - idle['base_kib']) / max(1, idle['connected'])

@@ -17,14 +17,28 @@
  * a syslog TCP input, host name per connection; nothing is acknowledged, so
  * the summary counts what was handed to the kernel, and send_start (the
  * CLOCK_MONOTONIC second the lines began) lets a caller time the storing.
+ *
+ * --tls-ca, --tls-cert, --tls-key: every connection is TLS and presents
+ * the first --tls-cert (repeatable, all with the one --tls-key) that names
+ * its host as CN or DNS subjectAltName, as the collector wants; a few
+ * certificates of many names each stand in for a lab's worth.  The
+ * collector must prove the dialled address against the CA.
+ *
+ * --sources N binds connection i to loopback address i mod N (127.1.0.1
+ * onwards), so the collector's per-address limits see a lab of PCs rather
+ * than one very busy one.
  */
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,12 +57,16 @@
 #include "log.h"
 #include "num.h"
 #include "record.h"
+#include "tls.h"
 #include "wire.h"
 #include "wire_ev.h"
 #include "xmalloc.h"
 
 #define OUT_HIGH	(64 * 1024)	/* bytes queued per connection */
 #define MAX_CONNECTING	512		/* handshakes under way at once */
+#define MAX_SOURCES	60000		/* 127.1.0.1 up to 127.1.239.250 */
+#define HOST_FMT	"load%04u"	/* agent i's host name, i from 1 */
+#define MAX_CERTS	1000		/* --tls-cert files */
 #define HIST_STEP_US	10		/* latency resolution up to 10 s, */
 #define HIST_FINE	1000000
 #define HIST_COARSE_US	10000		/* then 10 ms up to 1,000 s */
@@ -71,6 +89,7 @@ enum agent_state {
 
 struct agent {
 	struct bufferevent	*bev;
+	SSL_CTX			*tls;		/* NULL: plaintext */
 	enum agent_state	 state;
 	char			 host[16];
 	uint64_t		 stream;
@@ -89,6 +108,9 @@ static struct {
 	uint64_t		 window;
 	int			 heartbeat;
 	int			 timeout;
+	unsigned		 connecting;	/* handshakes at once */
+	unsigned		 nsources;	/* 0: the kernel's choice */
+	char			 peer[ADDR_HOST_MAX];	/* as dialled */
 } opt = {
 	.nagents = 100,
 	.records = 10000,
@@ -96,6 +118,7 @@ static struct {
 	.window = 10000,
 	.heartbeat = 10,
 	.timeout = 300,
+	.connecting = MAX_CONNECTING,
 };
 
 static struct event_base	*base;
@@ -110,8 +133,11 @@ static struct buf		 tmpl;		/* one RECORD frame */
 static struct buf		 hb;		/* one HEARTBEAT frame */
 static struct buf		 chunk;		/* frames being batched */
 static struct event		*hb_timer;
+static const char		*cert_files[MAX_CERTS];
+static SSL_CTX			*certs[MAX_CERTS];	/* one per file */
+static unsigned			 ncerts;
 
-static void	agent_connect(struct agent *);
+static void	connect_more(void);
 static void	agent_fill(struct agent *);
 static void	maybe_finish(void);
 
@@ -127,7 +153,14 @@ usage(int status)
 "  --idle          connect, HELLO, heartbeat until SIGTERM\n"
 "  --heartbeat S   seconds between heartbeats in --idle (default 10)\n"
 "  --syslog        send syslog lines over TCP instead (newline framing)\n"
-"  --timeout S     give up after S seconds (default 300)\n");
+"  --timeout S     give up after S seconds (default 300)\n"
+"  --connecting N  handshakes under way at once (default %d)\n"
+"  --sources N     spread connections over N loopback source addresses\n"
+"                  127.1.0.1, 127.1.0.2, ... (the collector on 127.x.x.x)\n"
+"  --tls-ca FILE   speak TLS: the CA the collector's certificate chains to\n"
+"  --tls-cert FILE a client certificate naming load hosts (repeatable)\n"
+"  --tls-key FILE  the private key of every --tls-cert, mode 600\n",
+	    MAX_CONNECTING);
 	exit(status);
 }
 
@@ -176,9 +209,7 @@ agent_error(struct agent *a, const char *fmt, ...)
 	if (a->bev != NULL)
 		bufferevent_free(a->bev);
 	a->bev = NULL;
-	/* Keep the handshakes going. */
-	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
-		agent_connect(&agents[next_agent++]);
+	connect_more();
 	maybe_finish();
 }
 
@@ -364,8 +395,7 @@ agent_welcome(struct agent *a, const uint8_t *p, size_t len)
 	a->state = A_READY;
 	connecting--;
 	ready++;
-	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
-		agent_connect(&agents[next_agent++]);
+	connect_more();
 	maybe_finish();
 }
 
@@ -432,16 +462,14 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct agent	*a = arg;
 	struct buf	 b;
+	unsigned long	 e;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		if (opt.mode == M_SYSLOG) {
 			a->state = A_READY;
 			connecting--;
 			ready++;
-			while (next_agent < opt.nagents &&
-			    connecting < MAX_CONNECTING)
-				agent_connect(&agents[next_agent++]);
+			connect_more();
 			maybe_finish();
 			return;
 		}
@@ -453,15 +481,57 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF)
 		agent_error(a, "connection closed by the peer");
+	else if (a->tls != NULL &&
+	    (e = bufferevent_get_openssl_error(bev)) != 0)
+		agent_error(a, "TLS: %s", tls_handshake_error(
+		    bufferevent_openssl_get_ssl(bev), e));
 	else
 		agent_error(a, "connection: %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
+/* A socket bound to loopback source address i of --sources, or -1. */
+static evutil_socket_t
+source_socket(unsigned i)
+{
+	struct sockaddr_in	sin;
+	evutil_socket_t		fd;
+
+	i %= opt.nsources;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f010000 | (i / 250) << 8 |
+	    (i % 250 + 1));
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 agent_connect(struct agent *a)
 {
-	a->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	evutil_socket_t	 fd = -1;
+	SSL		*ssl;
+
+	if (opt.nsources > 0 &&
+	    (fd = source_socket((unsigned)(a - agents))) == -1)
+		fatal("socket bound to a --sources address");
+	if (a->tls != NULL) {
+		if ((ssl = SSL_new(a->tls)) == NULL ||
+		    tls_expect_host(ssl, opt.peer) == -1)
+			fatalx("SSL_new: %s", tls_error());
+		a->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		if (a->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(a->bev, 1);
+	} else
+		a->bev = bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (a->bev == NULL)
 		fatalx("bufferevent_socket_new");
 	a->state = A_CONNECTING;
@@ -472,6 +542,14 @@ agent_connect(struct agent *a)
 	if (bufferevent_socket_connect(a->bev, (struct sockaddr *)&opt.ss,
 	    (int)opt.sslen) == -1)
 		agent_error(a, "connect: %s", strerror(errno));
+}
+
+/* Keeps up to --connecting handshakes under way. */
+static void
+connect_more(void)
+{
+	while (next_agent < opt.nagents && connecting < opt.connecting)
+		agent_connect(&agents[next_agent++]);
 }
 
 /* The latency below which a fraction q of the acknowledged records lie. */
@@ -543,8 +621,9 @@ maybe_finish(void)
 	if (opt.mode == M_IDLE) {
 		if (!sending) {
 			sending = 1;
-			printf("ready agents=%u connected=%u errors=%" PRIu64
-			    "\n", opt.nagents, ready, errors);
+			printf("ready agents=%u connected=%u connect_s=%.3f "
+			    "errors=%" PRIu64 "\n", opt.nagents, ready,
+			    (double)(now_us() - t_begin) / 1e6, errors);
 			fflush(stdout);
 		}
 		return;
@@ -580,6 +659,41 @@ stop_cb(evutil_socket_t sig, short ev, void *arg)
 		t_end = now_us();	/* the rate is over the whole run */
 	}
 	event_base_loopbreak(base);
+}
+
+/*
+ * A client context per --tls-cert, and for each agent the first one that
+ * names its host (the collector refuses a HELLO its certificate does not
+ * name); the search starts at the last match, so grouped names cost one
+ * check each.
+ */
+static void
+tls_setup(const char *ca, const char *key)
+{
+	struct tls_files	 f = { ca, NULL, key, NULL };
+	struct agent		*a;
+	char			 err[TLS_ERR_MAX];
+	unsigned		 i, j = 0, tried;
+
+	if (ca == NULL || key == NULL || ncerts == 0 || opt.mode == M_SYSLOG) {
+		fprintf(stderr, "lw-load: TLS needs --tls-ca, --tls-cert and "
+		    "--tls-key, and not --syslog\n");
+		exit(2);
+	}
+	for (i = 0; i < ncerts; i++) {
+		f.cert = cert_files[i];
+		if ((certs[i] = tls_client_ctx(&f, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+	}
+	for (a = agents; a < agents + opt.nagents; a++) {
+		for (tried = 0; tried < ncerts; tried++, j = (j + 1) % ncerts)
+			if (tls_cert_names(SSL_CTX_get0_certificate(certs[j]),
+			    a->host, strlen(a->host)))
+				break;
+		if (tried == ncerts)
+			fatalx("no --tls-cert names host %s", a->host);
+		a->tls = certs[j];
+	}
 }
 
 static void
@@ -618,12 +732,18 @@ main(int argc, char *argv[])
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "connecting", required_argument, NULL, 'C' },
+		{ "sources", required_argument, NULL, 'A' },
+		{ "tls-ca", required_argument, NULL, 1 },
+		{ "tls-cert", required_argument, NULL, 2 },
+		{ "tls-key", required_argument, NULL, 3 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct timeval	 tv;
 	struct event	*sigs[2], *deadline;
-	const char	*connect = NULL, *err;
+	const char	*connect = NULL, *err, *tls_ca = NULL, *tls_key = NULL;
+	char		 port[ADDR_PORT_MAX];
 	unsigned	 i;
 	int		 ch;
 
@@ -662,6 +782,25 @@ main(int argc, char *argv[])
 			opt.timeout = (int)num_arg("timeout", optarg, 1,
 			    86400);
 			break;
+		case 'C':
+			opt.connecting = (unsigned)num_arg("connecting", optarg,
+			    1, 100000);
+			break;
+		case 'A':
+			opt.nsources = (unsigned)num_arg("sources", optarg, 1,
+			    MAX_SOURCES);
+			break;
+		case 1:
+			tls_ca = optarg;
+			break;
+		case 2:
+			if (ncerts == MAX_CERTS)
+				fatalx("more than %d --tls-cert", MAX_CERTS);
+			cert_files[ncerts++] = optarg;
+			break;
+		case 3:
+			tls_key = optarg;
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -671,8 +810,16 @@ main(int argc, char *argv[])
 	if (optind != argc || connect == NULL)
 		usage(2);
 	log_init("lw-load", 1, 0);
-	if (addr_parse(connect, &opt.ss, &opt.sslen, &err) == -1) {
+	if (addr_parse(connect, &opt.ss, &opt.sslen, &err) == -1 ||
+	    addr_split(connect, opt.peer, sizeof(opt.peer), port, &err) == -1) {
 		fprintf(stderr, "lw-load: --connect %s: %s\n", connect, err);
+		exit(2);
+	}
+	if (opt.nsources > 0 && (opt.ss.ss_family != AF_INET ||
+	    (ntohl(((struct sockaddr_in *)&opt.ss)->sin_addr.s_addr) >> 24) !=
+	    127)) {
+		fprintf(stderr, "lw-load: --sources needs a collector on "
+		    "127.x.x.x\n");
 		exit(2);
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -683,7 +830,7 @@ main(int argc, char *argv[])
 	hist = xcalloc(HIST_BUCKETS, sizeof(*hist));
 	agents = xcalloc(opt.nagents, sizeof(*agents));
 	for (i = 0; i < opt.nagents; i++) {
-		snprintf(agents[i].host, sizeof(agents[i].host), "load%04u",
+		snprintf(agents[i].host, sizeof(agents[i].host), HOST_FMT,
 		    i + 1);
 		if (getrandom(&agents[i].stream, sizeof(agents[i].stream),
 		    0) != sizeof(agents[i].stream))
@@ -693,6 +840,8 @@ main(int argc, char *argv[])
 			agents[i].sent_us = xcalloc(opt.window,
 			    sizeof(int64_t));
 	}
+	if (tls_ca != NULL || ncerts > 0 || tls_key != NULL)
+		tls_setup(tls_ca, tls_key);
 	sigs[0] = evsignal_new(base, SIGTERM, stop_cb, NULL);
 	sigs[1] = evsignal_new(base, SIGINT, stop_cb, NULL);
 	evsignal_add(sigs[0], NULL);
@@ -711,8 +860,7 @@ main(int argc, char *argv[])
 	}
 
 	t_begin = t_send = now_us();
-	while (next_agent < opt.nagents && connecting < MAX_CONNECTING)
-		agent_connect(&agents[next_agent++]);
+	connect_more();
 	event_base_dispatch(base);
 
 	print_summary();
@@ -731,6 +879,8 @@ main(int argc, char *argv[])
 	event_free(deadline);
 	event_free(hb_timer);
 	event_base_free(base);
+	for (i = 0; i < ncerts; i++)
+		SSL_CTX_free(certs[i]);
 	if (opt.mode == M_IDLE)
 		return errors == 0 && ready == opt.nagents ? 0 : 1;
 	return errors == 0 && done == opt.nagents ? 0 : 1;
