@@ -508,6 +508,20 @@ main(int argc, char *argv[])
 		    "together\n");
 		exit(2);
 	}
+	if (!conf.no_net && conf.ip_filter_set &&
+	    access(conf.ip_filter, R_OK) == -1) {
+		fprintf(stderr, "labwatch-agent: --ip-filter %s: %s\n",
+		    conf.ip_filter, strerror(errno));
+		exit(2);
+	}
+	/* Files named on the command line are opened before root is given
+	 * up: the worker may not be able to reach them. */
+	if (conf.read_file != NULL && (conf.read_fd = open(conf.read_file,
+	    O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "labwatch-agent: --read %s: %s\n",
+		    conf.read_file, strerror(errno));
+		exit(2);
+	}
 	if (conf.collector != NULL) {
 		if ((lock = statedir_open(conf.state_dir, conf.host, reset,
 		    sizeof(reset), err, sizeof(err))) == -1) {
@@ -522,14 +536,6 @@ main(int argc, char *argv[])
 			fatal("daemon");
 		if (lock != -1)
 			lockfile_setpid(lock);
-	}
-	/* Files named on the command line are opened before root is given
-	 * up: the worker may not be able to reach them. */
-	if (conf.read_file != NULL && (conf.read_fd = open(conf.read_file,
-	    O_RDONLY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "labwatch-agent: --read %s: %s\n",
-		    conf.read_file, strerror(errno));
-		exit(2);
 	}
 	if (!conf.no_net) {
 		if (net_init(&conf, conf.read_file != NULL) == -1) {

@@ -46,6 +46,7 @@ struct iface {
 	struct event		*ev;
 	char			 why[PRIV_WHY_MAX];	/* why not, if it failed */
 	int			 logged;	/* its net.interface state */
+	int			 announced;	/* ever logged */
 };
 
 static TAILQ_HEAD(, iface)	 ifaces = TAILQ_HEAD_INITIALIZER(ifaces);
@@ -200,6 +201,7 @@ live_record(struct iface *i, const char *state)
 	for (k = 0; k < i->naddrs; k++)
 		record_list_add(&r, i->addrs[k], strlen(i->addrs[k]));
 	record_add_bool(&r, "captured", i->fd != -1);
+	i->announced = 1;
 	if (i->fd == -1 && i->why[0] != '\0')
 		record_add_str(&r, "reason", i->why);
 	agent_emit(&r);
@@ -269,7 +271,7 @@ live_link(const struct rtnl_link *l, void *arg)
 		if (i == NULL)
 			return;
 		live_close(i);
-		if (i->logged)
+		if (i->announced)
 			live_record(i, "gone");
 		TAILQ_REMOVE(&ifaces, i, entry);
 		free(i);

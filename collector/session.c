@@ -680,6 +680,42 @@ session_refuse_record(struct session *s)
 	record_free(&r);
 }
 
+/* The string field key of the record just read, escaped, or "". */
+static const char *
+session_field(struct session *s, const char *key, struct buf *esc)
+{
+	const struct field	*f = record_get(&s->rec, key);
+
+	if (f == NULL || f->type != FIELD_STR)
+		return "";
+	return escape_cstr(esc, record_bytes(&s->rec) + f->v.str.off,
+	    f->v.str.len);
+}
+
+/* A blinded agent stands out in the collector's own log too. */
+static void
+session_note_health(struct session *s)
+{
+	struct buf	m, r;
+	const uint8_t	*ev = record_bytes(&s->rec) + s->rec.event.off;
+	size_t		 len = s->rec.event.len;
+
+	if (len == 14 && memcmp(ev, "agent.degraded", 14) == 0) {
+		buf_init(&m);
+		buf_init(&r);
+		log_warnx("%s: agent degraded: %s: %s", session_name(s),
+		    session_field(s, "monitor", &m),
+		    session_field(s, "reason", &r));
+		buf_free(&m);
+		buf_free(&r);
+	} else if (len == 15 && memcmp(ev, "agent.recovered", 15) == 0) {
+		buf_init(&m);
+		log_info("%s: agent recovered: %s", session_name(s),
+		    session_field(s, "monitor", &m));
+		buf_free(&m);
+	}
+}
+
 static void
 session_record(struct session *s, const uint8_t *p, size_t len)
 {
@@ -702,8 +738,10 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	if (record_event_reserved(record_bytes(&s->rec) + s->rec.event.off,
 	    s->rec.event.len))
 		session_refuse_record(s);
-	else
+	else {
 		hostlog_append(s->log, &s->rec);
+		session_note_health(s);
+	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
 }
