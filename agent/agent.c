@@ -124,7 +124,7 @@ flush_stdout(void)
 	buf_reset(&outbuf);
 }
 
-void
+static void
 agent_emit(struct record *r)
 {
 	r->host = conf.host;
@@ -214,7 +214,7 @@ replay_wait_cb(evutil_socket_t fd, short ev, void *arg)
 	uplink_shutdown(stopped);
 }
 
-void
+static void
 agent_replay_done(void)
 {
 	struct event	*ev;
@@ -231,6 +231,17 @@ agent_replay_done(void)
 	} else
 		stopped();
 }
+
+/* Records waiting for the collector (none on standard output). */
+static size_t
+agent_backlog(void)
+{
+	return conf.collector != NULL ? uplink_queued() : 0;
+}
+
+static const struct agent_sink	sink = {
+	agent_emit, agent_backlog, agent_replay_done,
+};
 
 /*
  * The link's TLS context; the host name, when not given, is the one in
@@ -538,7 +549,7 @@ main(int argc, char *argv[])
 			lockfile_setpid(lock);
 	}
 	if (!conf.no_net) {
-		if (net_init(&conf, conf.read_file != NULL) == -1) {
+		if (net_init(&conf, conf.read_file != NULL, &sink) == -1) {
 			if (conf.read_file != NULL)
 				exit(1);
 			health_degraded("net", "cannot set up the network "
@@ -583,8 +594,8 @@ main(int argc, char *argv[])
 	if (conf.selftest_rate > 0)
 		selftest_init(base, conf.selftest_rate);
 	if (!conf.no_usb)
-		usb_init(base, &conf);
-	if (net_on && capture_init(base, &conf) == -1) {
+		usb_init(base, &conf, &sink);
+	if (net_on && capture_init(base, &conf, &sink) == -1) {
 		if (conf.read_file != NULL)
 			exit(1);
 		health_degraded("net", "cannot capture");

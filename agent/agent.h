@@ -53,8 +53,16 @@ struct agent_conf {
 	const char	*user;		/* --user: the worker runs as */
 };
 
-/* agent.c: stamps a record with host and sequence and sends it on. */
-void	agent_emit(struct record *);
+/*
+ * Where a monitor's records go, handed in at init: monitors call nothing
+ * in agent.c, so the arrows of the tree point one way.
+ */
+struct agent_sink {
+	void	(*emit)(struct record *);	/* stamps, numbers, sends */
+	size_t	(*backlog)(void);		/* records not yet taken */
+	void	(*replay_done)(void);		/* --read is over */
+};
+
 /* Adds the monitors' health (capture counters) to a heartbeat. */
 void	agent_health(struct record *);
 
@@ -71,15 +79,15 @@ void	uplink_shutdown(void (*)(void));
 size_t	uplink_queued(void);
 
 /* usb.c: USB devices, their mounts and files (with mounts.c, fanwatch.c). */
-void	usb_init(struct event_base *, const struct agent_conf *);
+void	usb_init(struct event_base *, const struct agent_conf *,
+	    const struct agent_sink *);
 /* Sends what is pending and stops watching; safe to call twice. */
 void	usb_shutdown(void);
 
-/* Replay (--read) is over: everything is emitted. */
-void	agent_replay_done(void);
 
 /* capture.c: libpcap, live on interfaces or from a file. */
-int	capture_init(struct event_base *, const struct agent_conf *);
+int	capture_init(struct event_base *, const struct agent_conf *,
+	    const struct agent_sink *);
 void	capture_shutdown(void);
 /* Kernel counters over every live handle: received and dropped. */
 void	capture_kernel_stats(uint64_t *, uint64_t *);
@@ -98,7 +106,10 @@ void	live_health(void);
 void	live_shutdown(void);
 
 /* net.c: decoded packets to conversation and device records. */
-int	net_init(const struct agent_conf *, int replay);
+int	net_init(const struct agent_conf *, int replay,
+	    const struct agent_sink *);
+/* Sends a record of the network monitor (netdev.c, live.c). */
+void	net_emit(struct record *);
 void	net_packet(int dlt, int64_t ts_us, const uint8_t *, size_t caplen,
 	    size_t wirelen);
 /* Ends idle conversations (live mode: called every second). */

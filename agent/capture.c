@@ -44,6 +44,7 @@ static struct capture	 caps[CAPTURE_MAX];
 static int		 ncaps;
 static struct event_base *base;
 static const struct agent_conf *conf;
+static const struct agent_sink	*sink;
 static struct event	*tick_ev, *replay_ev;
 static int64_t		 last_stats;
 static char		*replay_iobuf;		/* the replay stream's buffer */
@@ -203,7 +204,7 @@ capture_replay_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	if (conf->collector != NULL && uplink_queued() > REPLAY_QUEUE_HIGH) {
+	if (sink->backlog() > REPLAY_QUEUE_HIGH) {
 		event_add(replay_ev, &pause);
 		return;
 	}
@@ -219,7 +220,7 @@ capture_replay_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	net_finish();
 	net_stats(0, 0);
-	agent_replay_done();
+	sink->replay_done();
 }
 
 static int
@@ -261,12 +262,14 @@ go:
 }
 
 int
-capture_init(struct event_base *b, const struct agent_conf *c)
+capture_init(struct event_base *b, const struct agent_conf *c,
+    const struct agent_sink *s)
 {
 	struct timeval	tv = { 1, 0 };
 
 	base = b;
 	conf = c;
+	sink = s;
 	if (conf->read_file != NULL)
 		return capture_replay();
 	if (live_init(base, conf) == -1)

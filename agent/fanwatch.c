@@ -80,7 +80,7 @@ entry_emit(const struct fm_entry *e, void *arg)
 	record_add_strn(&r, "mountpoint", w->mountpoint,
 	    strlen(w->mountpoint));
 	usb_ident_add(&r, &w->blk.ident, 0);
-	agent_emit(&r);
+	usb_emit(&r);
 	record_free(&r);
 }
 

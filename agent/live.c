@@ -204,7 +204,7 @@ live_record(struct iface *i, const char *state)
 	i->announced = 1;
 	if (i->fd == -1 && i->why[0] != '\0')
 		record_add_str(&r, "reason", i->why);
-	agent_emit(&r);
+	net_emit(&r);
 	record_free(&r);
 }
 

@@ -55,7 +55,7 @@ emit_mount(const char *event, const struct usb_mount *m, int coldplug)
 	usb_ident_add(&r, &m->blk.ident, 1);
 	if (coldplug)
 		record_add_bool(&r, "coldplug", 1);
-	agent_emit(&r);
+	usb_emit(&r);
 	record_free(&r);
 }
 

@@ -40,6 +40,7 @@ static const uint16_t ignore_default[] = {
 };
 
 static const struct agent_conf	*conf;
+static const struct agent_sink	*sink;
 static int			 replay;
 static struct conv_table	*convs;
 static struct names_cache	*dns;
@@ -191,7 +192,7 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	record_add_bool(&r, "final", final);
 	if (!ini_lan || !resp_lan)
 		net_add_names(&r, c);
-	agent_emit(&r);
+	net_emit(&r);
 	record_free(&r);
 }
 
@@ -233,9 +234,17 @@ net_load_filter(void)
 	return s;
 }
 
-int
-net_init(const struct agent_conf *c, int is_replay)
+void
+net_emit(struct record *r)
 {
+	sink->emit(r);
+}
+
+int
+net_init(const struct agent_conf *c, int is_replay,
+    const struct agent_sink *s)
+{
+	sink = s;
 	struct conv_conf	cc;
 	int			i;
 
@@ -462,7 +471,7 @@ net_stats(uint64_t kseen, uint64_t kdropped)
 		record_list_add(&r, item, (size_t)n < sizeof(item) ?
 		    (size_t)n : sizeof(item) - 1);
 	}
-	agent_emit(&r);
+	net_emit(&r);
 	record_free(&r);
 }
 

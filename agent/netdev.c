@@ -277,7 +277,7 @@ netdev_seen(int af, const uint8_t mac[6], const uint8_t *ip, int64_t ts,
 	record_add_str(&r, "ip", a);
 	if ((vendor = oui_vendor(mac)) != NULL)
 		record_add_str(&r, "vendor", vendor);
-	agent_emit(&r);
+	net_emit(&r);
 	record_free(&r);
 }
 

@@ -39,6 +39,7 @@ struct usb_blk {
 	struct usb_block	 b;
 };
 
+static const struct agent_sink	*sink;
 static TAILQ_HEAD(, usb_dev)	 devs = TAILQ_HEAD_INITIALIZER(devs);
 static TAILQ_HEAD(, usb_blk)	 blks = TAILQ_HEAD_INITIALIZER(blks);
 static int			 ndevs, nblks;
@@ -235,7 +236,7 @@ emit_dev(const char *event, const struct usb_ident *id, int coldplug)
 	usb_ident_add(&r, id, 1);
 	if (coldplug)
 		record_add_bool(&r, "coldplug", 1);
-	agent_emit(&r);
+	usb_emit(&r);
 	record_free(&r);
 }
 
@@ -461,9 +462,17 @@ scan(const char *subsys)
 }
 
 void
-usb_init(struct event_base *base, const struct agent_conf *conf)
+usb_emit(struct record *r)
+{
+	sink->emit(r);
+}
+
+void
+usb_init(struct event_base *base, const struct agent_conf *conf,
+    const struct agent_sink *s)
 {
 	(void)conf;
+	sink = s;
 	buf_init(&logbuf);
 	if ((udev = udev_new()) == NULL)
 		fatalx("usb: udev_new");

@@ -46,6 +46,8 @@ struct usb_block {
 
 /* usb.c: the USB block device with this number, or NULL. */
 const struct usb_block *usb_block_find(dev_t);
+/* Sends a record of the USB monitor (mounts.c, fanwatch.c). */
+void	usb_emit(struct record *);
 /*
  * Adds the identity fields to r: all of them when full, else device_id,
  * vendor_id, product_id and serial.
