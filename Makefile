@@ -34,7 +34,7 @@ AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
 	agent/enroll.c agent/privsep.c agent/sandbox.c agent/health.c \
-	agent/live.c agent/rtnl.c \
+	agent/live.c agent/rtnl.c agent/command.c \
 	$(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
@@ -43,7 +43,7 @@ NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
 COLLECTOR_SRCS = collector/collector.c collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
-	collector/enroll.c
+	collector/enroll.c collector/hostnet.c collector/wake.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)

@@ -66,6 +66,16 @@ struct agent_sink {
 /* Adds the monitors' health (capture counters) to a heartbeat. */
 void	agent_health(struct record *);
 
+struct wire_command;
+/*
+ * command.c: runs a command from the collector (secure: over
+ * authenticated TLS): its RESULT status, with detail; command_record()
+ * makes its agent.command record.
+ */
+uint16_t command_run(const struct wire_command *, int, char *, size_t);
+void	command_record(struct record *, const struct wire_command *, uint16_t,
+	    const char *);
+
 /* enroll.c: --enroll; returns the exit status. */
 int	enroll_run(const struct agent_conf *);
 

@@ -20,6 +20,7 @@
 #define LABWATCH_PRIV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent.h"
 
@@ -49,6 +50,14 @@ int	priv_capture(const char *, int *, char *, size_t);
  * mountpoint: the descriptor, or -1 with why.
  */
 int	priv_fanotify(int, const char *, char *, size_t);
+/*
+ * Wake-on-LAN: the parent sends the magic packet for mac on interface
+ * ifname (UDP broadcasts to ports 9 and 7 on its IPv4 broadcast
+ * addresses, an Ethernet frame of type 0x0842).  0 with what was sent in
+ * why, or -1 with why not.
+ */
+int	priv_wake(const char *, const uint8_t [6], char *, size_t);
+#define WAKE_MAGIC_LEN	(6 + 16 * 6)
 /* The kernel filter expression for captures: IP, ARP, minus noise. */
 char	*priv_capture_filter(const struct agent_conf *);
 

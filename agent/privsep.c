@@ -22,6 +22,7 @@
 #include <pcap/pcap.h>
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -42,16 +43,20 @@
 #define PRIV_TIMEOUT_MS	5000
 #define CAPTURE_RCVBUF	(32 * 1024 * 1024)
 #define MOUNTINFO_MAX	(4 * 1024 * 1024)
+#define ETH_P_WOL	0x0842
 
 enum priv_type {
 	PRIV_CAPTURE = 1,
 	PRIV_FANOTIFY = 2,
+	PRIV_WAKE = 3,
 };
 
 struct priv_req {
 	uint32_t	type;
 	int32_t		mount_id;
 	char		name[PATH_MAX];	/* interface or mount point */
+	uint8_t		mac[6];		/* wake: the sleeping PC */
+	uint8_t		pad[2];
 };
 
 struct priv_rep {
@@ -290,6 +295,92 @@ priv_do_fanotify(int mount_id, const char *mountpoint, char *why,
 	return fd;
 }
 
+/* The magic packet: 6 x 0xff, then the MAC 16 times. */
+static void
+priv_magic(const uint8_t mac[6], uint8_t out[WAKE_MAGIC_LEN])
+{
+	int	i;
+
+	memset(out, 0xff, 6);
+	for (i = 0; i < 16; i++)
+		memcpy(out + 6 + i * 6, mac, 6);
+}
+
+/*
+ * Wakes mac from interface name: the magic packet as UDP broadcasts to
+ * ports 9 and 7 on each of the interface's IPv4 broadcast addresses, and
+ * as an Ethernet frame of type 0x0842 to ff:ff:ff:ff:ff:ff.  0, or -1
+ * with why; the parent chooses the addresses, the worker only the
+ * interface and the MAC.
+ */
+static int
+priv_do_wake(const char *name, const uint8_t mac[6], char *why, size_t len)
+{
+	struct ifaddrs		*ifa, *a;
+	struct sockaddr_ll	 sll;
+	struct sockaddr_in	 sin;
+	uint8_t			 magic[WAKE_MAGIC_LEN];
+	unsigned int		 index;
+	int			 fd, one = 1, sent = 0, i;
+	static const int	 ports[] = { 9, 7 };
+
+	if (strlen(name) >= IFNAMSIZ || (index = if_nametoindex(name)) == 0) {
+		snprintf(why, len, "%s: no such interface", name);
+		return -1;
+	}
+	if ((mac[0] & 1) != 0) {
+		snprintf(why, len, "not a unicast MAC address");
+		return -1;
+	}
+	priv_magic(mac, magic);
+	if (getifaddrs(&ifa) == -1) {
+		snprintf(why, len, "getifaddrs: %s", strerror(errno));
+		return -1;
+	}
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name,
+	    (socklen_t)strlen(name)) == 0) {
+		for (a = ifa; a != NULL; a = a->ifa_next) {
+			if (a->ifa_addr == NULL || strcmp(a->ifa_name, name) ||
+			    a->ifa_addr->sa_family != AF_INET ||
+			    !(a->ifa_flags & IFF_BROADCAST) ||
+			    a->ifa_broadaddr == NULL)
+				continue;
+			memcpy(&sin, a->ifa_broadaddr, sizeof(sin));
+			for (i = 0; i < 2; i++) {
+				sin.sin_port = htons(ports[i]);
+				sent += sendto(fd, magic, sizeof(magic), 0,
+				    (struct sockaddr *)&sin, sizeof(sin)) ==
+				    (ssize_t)sizeof(magic);
+			}
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	freeifaddrs(ifa);
+	if ((fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC,
+	    htons(ETH_P_WOL))) != -1) {
+		memset(&sll, 0, sizeof(sll));
+		sll.sll_family = AF_PACKET;
+		sll.sll_protocol = htons(ETH_P_WOL);
+		sll.sll_ifindex = (int)index;
+		sll.sll_halen = 6;
+		memset(sll.sll_addr, 0xff, 6);
+		sent += sendto(fd, magic, sizeof(magic), 0,
+		    (struct sockaddr *)&sll, sizeof(sll)) ==
+		    (ssize_t)sizeof(magic);
+		close(fd);
+	}
+	if (sent == 0) {
+		snprintf(why, len, "%s: nothing could be sent: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(why, len, "%d magic packets sent on %s", sent, name);
+	return 0;
+}
+
 /* The parent: one request, checked and done; the answer with its fd. */
 static void
 priv_serve(int sock)
@@ -320,10 +411,15 @@ priv_serve(int sock)
 	else if (req.type == PRIV_FANOTIFY)
 		fd = priv_do_fanotify(req.mount_id, req.name, rep.why,
 		    sizeof(rep.why));
+	else if (req.type == PRIV_WAKE) {
+		rep.dlt = priv_do_wake(req.name, req.mac, rep.why,
+		    sizeof(rep.why));
+		log_info("wake: %s", rep.why);
+	}
 	else
 		snprintf(rep.why, sizeof(rep.why), "unknown request %u",
 		    req.type);
-	if (fd == -1)
+	if (fd == -1 && req.type != PRIV_WAKE)
 		log_warnx("refused the worker: %s", rep.why);
 	rep.ok = fd != -1;
 	memset(&msg, 0, sizeof(msg));
@@ -491,6 +587,10 @@ priv_call(struct priv_req *req, int *dlt, char *why, size_t len)
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	rep.why[sizeof(rep.why) - 1] = '\0';
+	if (req->type == PRIV_WAKE) {
+		snprintf(why, len, "%s", rep.why);
+		return rep.dlt;
+	}
 	if (!rep.ok || fd == -1) {
 		if (fd != -1)
 			close(fd);
@@ -526,6 +626,18 @@ priv_capture(const char *name, int *dlt, char *why, size_t len)
 		return priv_do_capture(name, dlt, why, len);
 	priv_req_init(&req, PRIV_CAPTURE, 0, name);
 	return priv_call(&req, dlt, why, len);
+}
+
+int
+priv_wake(const char *ifname, const uint8_t mac[6], char *why, size_t len)
+{
+	struct priv_req	req;
+
+	if (!priv_separated())
+		return priv_do_wake(ifname, mac, why, len);
+	priv_req_init(&req, PRIV_WAKE, 0, ifname);
+	memcpy(req.mac, mac, 6);
+	return priv_call(&req, NULL, why, len);
 }
 
 int

@@ -334,6 +334,36 @@ uplink_welcome(const uint8_t *p, size_t len)
 	uplink_pump();
 }
 
+/* A command: checked and run by command.c, answered, and recorded. */
+static void
+uplink_command(const uint8_t *p, size_t len)
+{
+	struct wire_command	 c;
+	struct record		 r;
+	char			 detail[WIRE_TEXT_MAX];
+	const char		*err;
+	uint16_t		 status;
+
+	if (wire_get_command(p, len, &c, &err) == -1) {
+		log_warnx("collector %s: bad COMMAND: %s", up.host, err);
+		uplink_retry_later();
+		return;
+	}
+	status = command_run(&c, up.conf->tls != NULL, detail,
+	    sizeof(detail));
+	log_info("collector %s: command %u %.*s: %s", up.host, c.id,
+	    (int)c.name_len, (const char *)c.name, detail);
+	record_init(&r);
+	command_record(&r, &c, status, detail);
+	r.host = up.conf->host;
+	uplink_spool(&r, NULL);
+	record_free(&r);
+	buf_reset(&up.scratch);
+	wire_put_result(&up.scratch, c.id, status, detail);
+	bufferevent_write(up.bev, up.scratch.data, up.scratch.len);
+	uplink_pump();
+}
+
 static void
 uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 {
@@ -362,6 +392,11 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 		}
 		uplink_acked(seq);
 		uplink_pump();
+		return;
+	case WIRE_COMMAND:
+		if (up.state != U_READY)
+			break;
+		uplink_command(p, len);
 		return;
 	case WIRE_BYE:
 		if (wire_get_bye(p, len, &bye, &err) == -1) {
@@ -461,7 +496,7 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 			net_exclude_peer((struct sockaddr *)&ss);
 		buf_reset(&up.scratch);
 		wire_put_hello(&up.scratch, up.conf->host, up.stream,
-		    LABWATCH_VERSION);
+		    LABWATCH_VERSION, WIRE_CAP_COMMANDS);
 		bufferevent_write(bev, up.scratch.data, up.scratch.len);
 		up.state = U_HELLO;
 		return;

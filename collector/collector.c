@@ -18,11 +18,13 @@
 #include "collector.h"
 #include "enroll.h"
 #include "hostlog.h"
+#include "hostnet.h"
 #include "lockfile.h"
 #include "log.h"
 #include "num.h"
 #include "privdrop.h"
 #include "tls.h"
+#include "wake.h"
 #include "wire.h"
 
 #define DEFAULT_LISTEN	"0.0.0.0:7514"
@@ -41,6 +43,7 @@ static struct tls_files		 tls_files = {
 };
 static int			 crl_given;	/* --tls-crl: it must load */
 static int			 insecure;
+static int			 wake_timeout = 180;	/* seconds */
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -381,6 +384,8 @@ main(int argc, char *argv[])
 	if (hostlog_init(base, logdir, statedir, conf.format, conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
+	hostnet_init(statedir);
+	wake_init(base, wake_timeout);
 	for (i = 0; i < nlisten; i++)
 		if (listener_add(base, listen[i]) == -1)
 			exit(1);
@@ -415,7 +420,9 @@ main(int argc, char *argv[])
 	session_free_all();
 	session_set_tls(NULL);
 	listener_shutdown();
+	wake_shutdown();
 	hostlog_shutdown();
+	hostnet_shutdown();
 	enroll_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);

@@ -13,6 +13,7 @@
 
 #include "format.h"
 #include "hostlog.h"
+#include "hostname.h"
 
 struct collector_conf {
 	uint32_t	max_frame;		/* payload bytes */
@@ -39,6 +40,23 @@ void	session_accept(struct event_base *, evutil_socket_t,
  * against it (revoked, another CA) are cut.
  */
 void	session_set_tls(SSL_CTX *);
+/* Whether host has an agent connected. */
+int	session_online(const char *);
+/*
+ * Up to max relays for a wake: online, authenticated, taking commands,
+ * on the segment addr/prefix, not the target.
+ */
+struct relay_pick {
+	const char	*target;
+	uint32_t	 addr;
+	int		 prefix;
+	char		 hosts[3][HOSTNAME_MAX + 1];
+	int		 n;
+};
+void	session_pick_relays(struct relay_pick *, int);
+/* Sends a COMMAND to host's agent: 0, or -1 when it cannot take one. */
+int	session_command(const char *, uint32_t, const char *, int,
+	    const char *const *);
 /* Tells every agent goodbye, logs its disconnect and closes. */
 void	session_shutdown(void);
 /* Frees what is left once the loop has ended. */

@@ -30,9 +30,11 @@
 #include "hostlog.h"
 #include "enroll.h"
 #include "hostname.h"
+#include "hostnet.h"
 #include "log.h"
 #include "peerlimit.h"
 #include "tls.h"
+#include "wake.h"
 #include "wire.h"
 #include "wire_ev.h"
 #include "xmalloc.h"
@@ -64,6 +66,7 @@ struct session {
 	char			 serial[80];	/* cert serial, hex */
 	char			 host[HOSTNAME_MAX + 1];
 	uint64_t		 stream;
+	uint32_t		 caps;		/* HELLO's capability bits */
 	struct hostlog		*log;
 	uint64_t		 acked;		/* last seq ACKed */
 	uint64_t		 stored;	/* records accepted */
@@ -531,6 +534,13 @@ session_name_clash(struct session *s)
 	const char	*twin;
 	size_t		 len = strlen(s->host);
 
+	if (strcasecmp(s->host, WAKE_LAB_HOST) == 0) {
+		session_complain(s, "refused host name %s: the lab log's",
+		    s->host);
+		session_close(s, BYE_BAD_HOST, "bad-host",
+		    "host name %s is reserved for the lab log", s->host);
+		return -1;
+	}
 	if (len >= 4 && strcasecmp(s->host + len - 4, ".log") == 0) {
 		session_complain(s, "refused host name %s: ends in .log",
 		    s->host);
@@ -616,6 +626,7 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	memcpy(s->host, h.host, h.host_len);
 	s->host[h.host_len] = '\0';
 	s->stream = h.stream;
+	s->caps = h.caps;
 	if (session_name_clash(s) == -1)
 		return;
 	if (session_identify(s) == -1 || session_replace(s) == -1)
@@ -653,6 +664,7 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	log_info("%s: connected, stream %016" PRIx64 ", resuming after %"
 	    PRIu64, session_name(s), s->stream, s->acked);
+	wake_connected(s->host);
 }
 
 /*
@@ -741,6 +753,9 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	else {
 		hostlog_append(s->log, &s->rec);
 		session_note_health(s);
+		if (s->rec.event.len == 11 && memcmp(record_bytes(&s->rec) +
+		    s->rec.event.off, "agent.start", 11) == 0)
+			hostnet_learn(s->host, &s->rec);
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
@@ -783,6 +798,7 @@ static void
 session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 {
 	struct wire_bye	 bye;
+	struct wire_result res;
 	struct buf	 esc;
 	const char	*err;
 
@@ -809,6 +825,14 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 		/* The ACK is the agent's sign that we are alive. */
 		wire_put_ack(&s->out, s->acked);
 		session_send(s);
+		break;
+	case WIRE_RESULT:
+		if (wire_get_result(p, len, &res, &err) == -1) {
+			session_close(s, BYE_PROTOCOL, "protocol",
+			    "bad RESULT: %s", err);
+			break;
+		}
+		wake_result(s->host, &res);
 		break;
 	case WIRE_BYE:
 		if (wire_get_bye(p, len, &bye, &err) == -1) {
@@ -956,6 +980,66 @@ session_set_tls(SSL_CTX *ctx)
 		session_close(s, BYE_BAD_HOST, "revoked", "certificate no "
 		    "longer valid: %s", why);
 	}
+}
+
+int
+session_online(const char *host)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (s->state == S_ACTIVE && strcmp(s->host, host) == 0)
+			return 1;
+	return 0;
+}
+
+/* An active session that may be sent commands: TLS-proven, capable. */
+static struct session *
+session_commandable(const char *host)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (s->state == S_ACTIVE && strcmp(s->host, host) == 0 &&
+		    s->cert != NULL && (s->caps & WIRE_CAP_COMMANDS))
+			return s;
+	return NULL;
+}
+
+void
+session_pick_relays(struct relay_pick *p, int max)
+{
+	struct session	*s;
+	int		 k;
+
+	TAILQ_FOREACH(s, &sessions, entry) {
+		if (p->n >= max || p->n >= 3)
+			break;
+		if (s->state != S_ACTIVE || s->cert == NULL ||
+		    !(s->caps & WIRE_CAP_COMMANDS) ||
+		    strcmp(s->host, p->target) == 0 ||
+		    !hostnet_on_segment(s->host, p->addr, p->prefix))
+			continue;
+		for (k = 0; k < p->n; k++)
+			if (strcmp(p->hosts[k], s->host) == 0)
+				break;
+		if (k == p->n)
+			snprintf(p->hosts[p->n++], sizeof(p->hosts[0]), "%s",
+			    s->host);
+	}
+}
+
+int
+session_command(const char *host, uint32_t id, const char *name, int nargs,
+    const char *const *args)
+{
+	struct session	*s = session_commandable(host);
+
+	if (s == NULL)
+		return -1;
+	wire_put_command(&s->out, id, name, nargs, args);
+	session_send(s);
+	return 0;
 }
 
 /* Some records became durable: tell their agents. */

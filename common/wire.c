@@ -15,6 +15,8 @@ static const uint32_t wire_min_len[WIRE_TYPE_MAX + 1] = {
 	[WIRE_BYE] = 2 + 2,
 	[WIRE_ENROLL] = 2 + 1 + 2 + 1 + 2 + 1,
 	[WIRE_ENROLLED] = 2 + 1,
+	[WIRE_COMMAND] = 4 + 2 + 1 + 2,
+	[WIRE_RESULT] = 4 + 2 + 2,
 };
 
 /* Largest payload of the types whose fields are all bounded; 0: none. */
@@ -26,6 +28,9 @@ static const uint32_t wire_max_len[WIRE_TYPE_MAX + 1] = {
 	[WIRE_ENROLL] = 2 + WIRE_HOST_MAX + 2 + WIRE_SECRET_MAX + 2 +
 	    WIRE_CSR_MAX,
 	[WIRE_ENROLLED] = 2 + WIRE_CERT_MAX,
+	[WIRE_COMMAND] = 4 + 2 + WIRE_CMD_NAME_MAX + 2 +
+	    WIRE_CMD_ARGS_MAX * (2 + WIRE_CMD_ARG_MAX),
+	[WIRE_RESULT] = 4 + 2 + 2 + WIRE_TEXT_MAX,
 };
 
 static const char *wire_names[WIRE_TYPE_MAX + 1] = {
@@ -37,6 +42,8 @@ static const char *wire_names[WIRE_TYPE_MAX + 1] = {
 	[WIRE_BYE] = "BYE",
 	[WIRE_ENROLL] = "ENROLL",
 	[WIRE_ENROLLED] = "ENROLLED",
+	[WIRE_COMMAND] = "COMMAND",
+	[WIRE_RESULT] = "RESULT",
 };
 
 const char *
@@ -194,6 +201,58 @@ wire_get_enroll(const uint8_t *p, size_t len, struct wire_enroll *e,
 	}
 	if (e->csr_len == 0 || e->csr_len > WIRE_CSR_MAX) {
 		*err = "request length out of range";
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_get_command(const uint8_t *p, size_t len, struct wire_command *c,
+    const char **err)
+{
+	struct rbuf	rb;
+	uint16_t	i;
+	int		bad;
+
+	rbuf_init(&rb, p, len);
+	bad = rbuf_get_u32(&rb, &c->id) == -1 ||
+	    rbuf_get_str16(&rb, &c->name, &c->name_len) == -1 ||
+	    rbuf_get_u16(&rb, &c->nargs) == -1;
+	if (!bad && c->nargs > WIRE_CMD_ARGS_MAX) {
+		*err = "too many command arguments";
+		return -1;
+	}
+	for (i = 0; !bad && i < c->nargs; i++)
+		bad = rbuf_get_str16(&rb, &c->args[i], &c->arg_len[i]) == -1;
+	if (wire_done(&rb, bad, err) == -1)
+		return -1;
+	if (c->name_len == 0 || c->name_len > WIRE_CMD_NAME_MAX) {
+		*err = "command name length out of range";
+		return -1;
+	}
+	for (i = 0; i < c->nargs; i++)
+		if (c->arg_len[i] > WIRE_CMD_ARG_MAX) {
+			*err = "command argument too long";
+			return -1;
+		}
+	return 0;
+}
+
+int
+wire_get_result(const uint8_t *p, size_t len, struct wire_result *r,
+    const char **err)
+{
+	struct rbuf	rb;
+	int		bad;
+
+	rbuf_init(&rb, p, len);
+	bad = rbuf_get_u32(&rb, &r->id) == -1 ||
+	    rbuf_get_u16(&rb, &r->status) == -1 ||
+	    rbuf_get_str16(&rb, &r->detail, &r->detail_len) == -1;
+	if (wire_done(&rb, bad, err) == -1)
+		return -1;
+	if (r->detail_len > WIRE_TEXT_MAX) {
+		*err = "result detail too long";
 		return -1;
 	}
 	return 0;
@@ -388,14 +447,46 @@ put_str16(struct buf *b, const void *s, size_t len)
 
 void
 wire_put_hello(struct buf *b, const char *host, uint64_t stream,
-    const char *software)
+    const char *software, uint32_t caps)
 {
 	size_t	off = frame_begin(b, WIRE_HELLO);
 
 	put_str16(b, host, strlen(host));
 	buf_add_u64(b, stream);
 	put_str16(b, software, strlen(software));
-	buf_add_u32(b, 0);
+	buf_add_u32(b, caps);
+	frame_end(b, off);
+}
+
+void
+wire_put_command(struct buf *b, uint32_t id, const char *name, int nargs,
+    const char *const *args)
+{
+	size_t	off = frame_begin(b, WIRE_COMMAND);
+	size_t	len;
+	int	i;
+
+	buf_add_u32(b, id);
+	put_str16(b, name, strlen(name));
+	buf_add_u16(b, (uint16_t)nargs);
+	for (i = 0; i < nargs; i++) {
+		len = strlen(args[i]);
+		put_str16(b, args[i], len > WIRE_CMD_ARG_MAX ?
+		    WIRE_CMD_ARG_MAX : len);
+	}
+	frame_end(b, off);
+}
+
+void
+wire_put_result(struct buf *b, uint32_t id, uint16_t status,
+    const char *detail)
+{
+	size_t	off = frame_begin(b, WIRE_RESULT);
+	size_t	len = strlen(detail);
+
+	buf_add_u32(b, id);
+	buf_add_u16(b, status);
+	put_str16(b, detail, len > WIRE_TEXT_MAX ? WIRE_TEXT_MAX : len);
 	frame_end(b, off);
 }
 

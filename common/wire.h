@@ -31,8 +31,24 @@ enum wire_type {
 	WIRE_BYE = 6,		/* either: closing, with a reason */
 	WIRE_ENROLL = 7,	/* agent: a name, the secret, a CSR */
 	WIRE_ENROLLED = 8,	/* collector: the signed certificate */
+	WIRE_COMMAND = 9,	/* collector: do this (caps WIRE_CAP_COMMANDS) */
+	WIRE_RESULT = 10,	/* agent: how a command went */
 };
-#define WIRE_TYPE_MAX	WIRE_ENROLLED
+#define WIRE_TYPE_MAX	WIRE_RESULT
+
+/* HELLO capability bits. */
+#define WIRE_CAP_COMMANDS	0x1	/* takes COMMAND, answers RESULT */
+
+#define WIRE_CMD_NAME_MAX	32
+#define WIRE_CMD_ARGS_MAX	8
+#define WIRE_CMD_ARG_MAX	256
+
+enum wire_result_status {
+	RESULT_OK = 0,
+	RESULT_REFUSED = 1,	/* not allowed (plaintext link, bad argument) */
+	RESULT_FAILED = 2,	/* tried, did not work */
+	RESULT_UNKNOWN = 3,	/* no such command */
+};
 
 enum wire_bye_code {
 	BYE_SHUTDOWN = 1,	/* the sender is stopping */
@@ -74,6 +90,22 @@ struct wire_enroll {
 	uint16_t	 csr_len;
 };
 
+struct wire_command {
+	uint32_t	 id;
+	const uint8_t	*name;
+	uint16_t	 name_len;
+	uint16_t	 nargs;
+	const uint8_t	*args[WIRE_CMD_ARGS_MAX];
+	uint16_t	 arg_len[WIRE_CMD_ARGS_MAX];
+};
+
+struct wire_result {
+	uint32_t	 id;
+	uint16_t	 status;
+	const uint8_t	*detail;
+	uint16_t	 detail_len;
+};
+
 struct wire_bye {
 	uint16_t	 code;
 	const uint8_t	*reason;
@@ -104,6 +136,10 @@ int	wire_get_ack(const uint8_t *, size_t, uint64_t *, const char **);
 int	wire_get_bye(const uint8_t *, size_t, struct wire_bye *, const char **);
 int	wire_get_enroll(const uint8_t *, size_t, struct wire_enroll *,
 	    const char **);
+int	wire_get_command(const uint8_t *, size_t, struct wire_command *,
+	    const char **);
+int	wire_get_result(const uint8_t *, size_t, struct wire_result *,
+	    const char **);
 /* ENROLLED: the certificate chain in PEM, pointing into the payload. */
 int	wire_get_enrolled(const uint8_t *, size_t, const uint8_t **,
 	    uint16_t *, const char **);
@@ -116,7 +152,12 @@ int	wire_get_record(const uint8_t *, size_t, struct record *,
 	    const char **);
 
 /* Frame encoders: each appends one whole frame to b. */
-void	wire_put_hello(struct buf *, const char *, uint64_t, const char *);
+void	wire_put_hello(struct buf *, const char *, uint64_t, const char *,
+	    uint32_t);
+/* COMMAND: id, name and nargs NUL-terminated arguments. */
+void	wire_put_command(struct buf *, uint32_t, const char *, int,
+	    const char *const *);
+void	wire_put_result(struct buf *, uint32_t, uint16_t, const char *);
 void	wire_put_welcome(struct buf *, const struct wire_welcome *);
 void	wire_put_record(struct buf *, uint8_t, const struct record *);
 void	wire_put_ack(struct buf *, uint64_t);

@@ -303,9 +303,9 @@ def fake_link(srv, label, last_seq):
         raise RuntimeError('agent did not connect')
     host, stream, software, caps = lw.parse_hello(
         lw.next_of_type(sock, lw.HELLO))
-    check('%s: HELLO says host pcR, version %s, caps 0' % (
+    check('%s: HELLO says host pcR, version %s, caps 1 (commands)' % (
         label, AGENT_VERSION), (host, software, caps) ==
-        ('pcR', AGENT_VERSION, 0), (host, software, caps))
+        ('pcR', AGENT_VERSION, 1), (host, software, caps))
     sock.sendall(lw.welcome_frame(last_seq))
     return sock, stream
 

@@ -474,7 +474,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		buf_init(&b);
-		wire_put_hello(&b, a->host, a->stream, "lw-load");
+		wire_put_hello(&b, a->host, a->stream, "lw-load", 0);
 		bufferevent_write(a->bev, b.data, b.len);
 		buf_free(&b);
 		return;

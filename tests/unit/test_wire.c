@@ -283,10 +283,11 @@ encode(struct buf *b, uint8_t type, const struct record *r)
 static void
 test_hdr_accept(void **state)
 {
-	static const uint32_t	 min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3 };
+	static const uint32_t	 min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3,
+	    9, 8 };
 	/* The most each type's fields can fill; 0: the frame maximum. */
 	static const uint32_t	 max[] = { 0, 336, 16, 0, 0, 8, 260, 4422,
-	    16386 };
+	    16386, 2104, 264 };
 	uint32_t		 top;
 	uint8_t			 p[WIRE_HDR_LEN];
 	struct wire_hdr		 h;
@@ -346,7 +347,8 @@ assert_hdr_rejects(uint16_t magic, uint8_t version, uint8_t type,
 static void
 test_hdr_reject(void **state)
 {
-	static const uint32_t	min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3 };
+	static const uint32_t	min[] = { 0, 17, 16, 21, 21, 8, 4, 9, 3,
+	    9, 8 };
 	const char		*magic = "bad magic (not a labwatch peer)";
 	const char		*version = "unknown protocol version";
 	const char		*type = "unknown frame type";
@@ -913,7 +915,7 @@ test_hello(void **state)
 
 	(void)state;
 	buf_init(&b);
-	wire_put_hello(&b, "pc-01", 0x0102030405060708ULL, "labwatch 0.1.0");
+	wire_put_hello(&b, "pc-01", 0x0102030405060708ULL, "labwatch 0.1.0", 0);
 	assert_int_equal(b.len, sizeof(want));
 	assert_memory_equal(b.data, want, sizeof(want));
 	assert_int_equal(wire_parse_hdr(b.data, WIRE_MAX_FRAME, &hdr, &err), 0);
@@ -931,7 +933,7 @@ test_hello(void **state)
 
 	/* An empty software string is allowed. */
 	buf_reset(&b);
-	wire_put_hello(&b, "a", 0, "");
+	wire_put_hello(&b, "a", 0, "", 0);
 	assert_int_equal(wire_get_hello(b.data + WIRE_HDR_LEN,
 	    b.len - WIRE_HDR_LEN, &h, &err), 0);
 	assert_int_equal(h.host_len, 1);
@@ -947,7 +949,7 @@ hello_decode(const char *host, const char *software, const char **err)
 	int			rc;
 
 	buf_init(&b);
-	wire_put_hello(&b, host, 1, software);
+	wire_put_hello(&b, host, 1, software, 0);
 	*err = NULL;
 	rc = wire_get_hello(b.data + WIRE_HDR_LEN, b.len - WIRE_HDR_LEN, &h,
 	    err);
@@ -1105,6 +1107,8 @@ decode_type(uint8_t type, const uint8_t *p, size_t len, const char **err)
 	struct wire_welcome	 w;
 	struct wire_bye		 y;
 	struct wire_enroll	 e;
+	struct wire_command	 cmd;
+	struct wire_result	 res;
 	struct record		 r;
 	const uint8_t		*pem;
 	uint16_t		 pem_len;
@@ -1136,6 +1140,12 @@ decode_type(uint8_t type, const uint8_t *p, size_t len, const char **err)
 	case WIRE_ENROLLED:
 		rc = wire_get_enrolled(copy, len, &pem, &pem_len, err);
 		break;
+	case WIRE_COMMAND:
+		rc = wire_get_command(copy, len, &cmd, err);
+		break;
+	case WIRE_RESULT:
+		rc = wire_get_result(copy, len, &res, err);
+		break;
 	case WIRE_RECORD:
 	case WIRE_HEARTBEAT:
 		record_init(&r);
@@ -1164,7 +1174,10 @@ static void
 test_control_truncated(void **state)
 {
 	static const uint8_t	 types[] = { WIRE_HELLO, WIRE_WELCOME,
-	    WIRE_ACK, WIRE_BYE, WIRE_ENROLL, WIRE_ENROLLED };
+	    WIRE_ACK, WIRE_BYE, WIRE_ENROLL, WIRE_ENROLLED, WIRE_COMMAND,
+	    WIRE_RESULT };
+	static const char *const args[] = { "02:00:00:00:00:07",
+	    "10.0.0.0/24" };
 	struct wire_welcome	 w = { 5, 1000, 4096 };
 	struct wire_hdr		 hdr;
 	struct buf		 b;
@@ -1174,11 +1187,13 @@ test_control_truncated(void **state)
 
 	(void)state;
 	buf_init(&b);
-	wire_put_hello(&b, "pc-01", 3, "labwatch");
+	wire_put_hello(&b, "pc-01", 3, "labwatch", 0);
 	wire_put_welcome(&b, &w);
 	wire_put_ack(&b, 77);
 	wire_put_bye(&b, BYE_TIMEOUT, "idle");
 	put_enrolment(&b);
+	wire_put_command(&b, 7, "wake", 2, args);
+	wire_put_result(&b, 7, RESULT_OK, "sent");
 	p = b.data;
 	for (i = 0; i < sizeof(types); i++) {
 		assert_int_equal(wire_parse_hdr(p, WIRE_MAX_FRAME, &hdr, &err),
@@ -1214,7 +1229,7 @@ test_control_trailing(void **state)
 		buf_reset(&b);
 		switch (types[i]) {
 		case WIRE_HELLO:
-			wire_put_hello(&b, "pc-01", 3, "labwatch");
+			wire_put_hello(&b, "pc-01", 3, "labwatch", 0);
 			break;
 		case WIRE_WELCOME:
 			wire_put_welcome(&b, &w);
@@ -1264,7 +1279,7 @@ test_frame_stream(void **state)
 	record_init(&d);
 	buf_init(&b);
 	build_small(&r);
-	wire_put_hello(&b, "pc-01", 9, "v");
+	wire_put_hello(&b, "pc-01", 9, "v", 0);
 	wire_put_record(&b, WIRE_RECORD, &r);
 	wire_put_record(&b, WIRE_HEARTBEAT, &r);
 	wire_put_ack(&b, 7);
