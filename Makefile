@@ -28,15 +28,17 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
-	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c
-AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
+	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
+	common/opts.c common/conffile.c
+AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
 	agent/enroll.c $(NET_SRCS)
 # The pure network modules, linked by their unit tests and fuzzers too.
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c
-COLLECTOR_SRCS = collector/collector.c collector/listener.c \
+COLLECTOR_SRCS = collector/collector.c collector/options.c \
+	collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c

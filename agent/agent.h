@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "opts.h"
 #include "record.h"
 
 struct agent_conf {
@@ -47,7 +48,19 @@ struct agent_conf {
 	int		 state_fresh;	/* the state folder was reset */
 	const char	*enroll;	/* --enroll HOST:PORT */
 	const char	*enroll_secret;
+
+	/* As options.c reads them; agent.c derives the fields above. */
+	int		 to_stdout;	/* --stdout */
+	long long	 spool_max_ll;
+	struct opt_list	 interface_list, lan_list, port_list;
+	int		 flow_idle, flow_active;	/* seconds */
+	const char	*pidfile;
+	int		 foreground, verbose;
 };
+
+/* options.c: the option table. */
+extern const struct opt	agent_opts[];
+extern const size_t	agent_nopts;
 
 /* agent.c: stamps a record with host and sequence and sends it on. */
 void	agent_emit(struct record *);

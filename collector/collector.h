@@ -11,11 +11,15 @@
 
 #include <stdint.h>
 
+#include "enroll.h"
 #include "format.h"
 #include "hostlog.h"
+#include "opts.h"
+#include "tls.h"
 
 struct collector_conf {
 	uint32_t	max_frame;		/* payload bytes */
+	int		max_frame_int;		/* ... as options.c reads it */
 	int		max_conns;		/* agents past HELLO */
 	int		max_pending;		/* connections before HELLO */
 	int		max_pending_addr;	/* ... from one address */
@@ -23,7 +27,20 @@ struct collector_conf {
 	int		idle_timeout;		/* seconds without a frame */
 	enum log_format	format;
 	enum sync_mode	sync;
+
+	struct opt_list	listen;			/* ADDR:PORT */
+	const char	*log_dir, *state_dir, *user, *pidfile;
+	const char	*control;		/* socket path; "" off */
+	const char	*metrics;		/* ADDR:PORT or NULL */
+	int		localtime;		/* text lines in local time */
+	struct tls_files tls;
+	struct enroll_conf enroll;
+	int		insecure, foreground, verbose;
 };
+
+/* options.c: the option table. */
+extern const struct opt	collector_opts[];
+extern const size_t	collector_nopts;
 
 /* listener.c: accepting connections, within limits. */
 int	listener_add(struct event_base *, const char *);
