@@ -50,7 +50,7 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
-		  test_hostpat
+		  test_hostpat test_conffile
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
@@ -63,7 +63,7 @@ TEST_OBJS_decode = $(NET_OBJS)
 TEST_OBJS_conv = $(NET_OBJS)
 TEST_OBJS_names = $(NET_OBJS)
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_conffile
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -76,6 +76,16 @@ $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+# Writes what the option tables document (scripts/update-options).
+$(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \
+    $(COMMON_OBJS)
+	$(CC) $(CFLAGS) -Iagent -Icollector $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Regenerates the sample configuration files and the manual pages' option
+# lists from the option tables; the tests check they are up to date.
+options: $(B)/optdoc
+	B=$(B) scripts/update-options
 
 # Unit tests link their module and common/ (cmocka).
 .SECONDEXPANSION:
@@ -106,7 +116,7 @@ check:
 	@$(MAKE) --no-print-directory all tests
 	@tests/run-tests
 
-tests: $(UNIT_BINS) $(B)/tests/lw-load
+tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/optdoc
 
 # The load generator for `make bench` (tests/tools/lw-load.c).
 $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
@@ -142,4 +152,4 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo bench install clean
+.PHONY: all check tests fuzz demo bench install clean options

@@ -57,7 +57,8 @@ const struct opt collector_opts[] = {
 	{ "control", 0, OPT_STR, C(control), "PATH", 0, 0,
 	  "/run/labwatch/collector.sock",
 	  "The control socket labwatchctl talks to. Mode 0660, group "
-	  "labwatch when that group exists; empty turns it off.", 0, NULL },
+	  "labwatch when that group exists; empty turns it off.",
+	  OPT_EMPTY_OK, NULL },
 	{ "metrics", 0, OPT_STR, C(metrics), "ADDR:PORT", 0, 0, NULL,
 	  "Serve Prometheus metrics over HTTP here. Off by default; a numeric "
 	  "address, loopback unless another is given.", 0, check_listen },
@@ -83,7 +84,7 @@ const struct opt collector_opts[] = {
 	  "Host names that may enrol, e.g. pc[01-40]. Patterns are separated "
 	  "by commas or spaces; * and ? match as in the shell, [01-40] a "
 	  "number in that range with that many digits. Empty (the default): "
-	  "enrolment is off.", 0, NULL },
+	  "enrolment is off.", OPT_EMPTY_OK, NULL },
 	{ "enroll-secret", 0, OPT_STR, C(enroll.secret), "FILE", 0, 0,
 	  "/etc/labwatch/enroll.hash",
 	  "The hash of the enrolment secret. As labwatch-ca secret writes it: "

@@ -88,6 +88,11 @@ opts_set(struct opts *o, size_t i, const char *value, struct opt_src src,
 	long long		 v;
 	int			 c;
 
+	if (value != NULL && value[0] == '\0' && t->type != OPT_FLAG &&
+	    !(t->flags & OPT_EMPTY_OK)) {
+		*err = "needs a value";
+		return -1;
+	}
 	if (t->check != NULL && value != NULL && t->check(value, err) == -1)
 		return -1;
 	switch (t->type) {
@@ -174,15 +179,10 @@ opts_file_cb(const char *key, const char *value, int line, void *arg)
 		    key);
 		return -1;
 	}
-	if (value[0] == '\0' && t->type != OPT_FLAG && t->type != OPT_STR) {
-		fprintf(stderr, "%s:%d: %s needs a value\n", fc->path, line,
-		    key);
-		return -1;
-	}
 	if (opts_set(fc->o, i, xstrdup(value), src, 0, ebuf, sizeof(ebuf),
 	    &err) == -1) {
-		fprintf(stderr, "%s:%d: %s %s: %s\n", fc->path, line, key,
-		    value, err);
+		fprintf(stderr, "%s:%d: %s%s%s: %s\n", fc->path, line, key,
+		    value[0] != '\0' ? " " : "", value, err);
 		return -1;
 	}
 	return 0;
@@ -334,7 +334,9 @@ opts_parse(struct opts *o, int argc, char **argv, const char *deffile)
 		t = &o->tab[pend[i].i];
 		if (opts_set(o, pend[i].i, pend[i].arg, cli,
 		    !replaced[pend[i].i], ebuf, sizeof(ebuf), &err) == -1) {
-			fprintf(stderr, "%s: --%s %s: %s\n", o->prog, t->name,
+			fprintf(stderr, "%s: --%s%s%s: %s\n", o->prog,
+			    t->name, pend[i].arg != NULL &&
+			    pend[i].arg[0] != '\0' ? " " : "",
 			    pend[i].arg != NULL ? pend[i].arg : "", err);
 			exit(2);
 		}
@@ -594,6 +596,20 @@ opts_man(const struct opt *tab, size_t n, FILE *f, int conffile)
 	fputs(".El\n", f);
 }
 
+/* A list's default words, one commented line each. */
+static void
+opts_sample_words(FILE *f, const char *name, const char *words)
+{
+	size_t	len;
+
+	while (*words != '\0') {
+		len = strcspn(words, " ");
+		fprintf(f, "#%s %.*s\n", name, (int)len, words);
+		words += len;
+		words += strspn(words, " ");
+	}
+}
+
 void
 opts_sample(const struct opt *tab, size_t n, FILE *f)
 {
@@ -606,8 +622,11 @@ opts_sample(const struct opt *tab, size_t n, FILE *f)
 			continue;
 		fputs("\n# ", f);
 		opts_wrap(f, "# ", t->help, strlen(t->help), 2, 2);
-		if (t->def != NULL && t->type == OPT_FLAG)
-			fprintf(f, "#%s %s\n", t->name, t->def);
+		if (t->type == OPT_LIST && t->def != NULL && t->check != NULL)
+			opts_sample_words(f, t->name, t->def);
+		else if (t->type == OPT_LIST && t->def != NULL)
+			fprintf(f, "# (default: %s)\n#%s %s\n", t->def,
+			    t->name, t->arg);
 		else if (t->def != NULL && t->def[0] != '\0')
 			fprintf(f, "#%s %s\n", t->name, t->def);
 		else

@@ -22,6 +22,7 @@ enum opt_type {
 
 #define OPT_CLI		0x01	/* command line only */
 #define OPT_FILE	0x02	/* configuration file only */
+#define OPT_EMPTY_OK	0x04	/* a string that may be empty */
 
 /* Where a value came from: file and line, or the command line (NULL, 0). */
 struct opt_src {
