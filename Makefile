@@ -6,8 +6,9 @@ CC	?= cc
 PREFIX	?= /usr/local
 B	= build
 
-# libudev and libpcap for the agent, libcrypto for QUIC Initial keys.
-PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto
+# libudev and libpcap for the agent, libcrypto for QUIC Initial keys,
+# libsystemd for sd_notify (readiness and the watchdog).
+PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -29,7 +30,7 @@ COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
 	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
-	common/opts.c common/conffile.c
+	common/opts.c common/conffile.c common/service.c
 AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \

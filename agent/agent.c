@@ -18,6 +18,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "num.h"
+#include "service.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -360,6 +361,8 @@ main(int argc, char *argv[])
 		if (lock != -1)
 			lockfile_setpid(lock);
 	}
+	if (conf.pidfile != NULL)
+		service_pidfile(conf.pidfile);
 	if (conf.collector != NULL)
 		uplink_init(base, &conf);
 	for (i = 0; signos[i] != 0; i++) {
@@ -395,7 +398,9 @@ main(int argc, char *argv[])
 			net_on = 1;
 	}
 
+	service_ready(base);
 	event_base_dispatch(base);
+	service_stopping();
 	/* Already stopping: a second request must not cut the cleanup. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

@@ -20,6 +20,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "privdrop.h"
+#include "service.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -140,7 +141,6 @@ main(int argc, char *argv[])
 	char		 err[TLS_ERR_MAX];
 	SSL_CTX		*ctx = NULL;
 	struct rlimit	 rl;
-	FILE		*pf;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	int		 i, lock_state, lock_logs;
@@ -199,12 +199,8 @@ main(int argc, char *argv[])
 		lockfile_setpid(lock_state);
 		lockfile_setpid(lock_logs);
 	}
-	if (conf.pidfile != NULL) {
-		if ((pf = fopen(conf.pidfile, "w")) == NULL)
-			fatal("%s", conf.pidfile);
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	}
+	if (conf.pidfile != NULL)
+		service_pidfile(conf.pidfile);
 	if (conf.user != NULL)
 		privdrop(conf.user);
 	for (i = 0; signos[i] != 0; i++) {
@@ -214,7 +210,9 @@ main(int argc, char *argv[])
 	log_info("labwatch-collector %s started, logs in %s (%s)",
 	    LABWATCH_VERSION, conf.log_dir, conf.format == FORMAT_JSON ? "json" :
 	    "text");
+	service_ready(base);
 	event_base_dispatch(base);
+	service_stopping();
 	/* Already stopping: a second request must not cut the cleanup. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

@@ -30,6 +30,7 @@
 
 #define RETRY_SEC	1	/* a failed write is tried again */
 #define ERROR_EVERY	60	/* seconds between repeats of an error */
+#define RENAMED_SEC	1	/* how often renamed logs are looked for */
 
 struct hostlog {
 	TAILQ_ENTRY(hostlog)	 entry;
@@ -67,6 +68,7 @@ static void			(*durable_cb)(void);
 static void			(*resume_cb)(void);
 static struct event		*retry_ev;	/* failed writes */
 static struct event		*round_ev;	/* next sync round */
+static struct event		*renamed_ev;	/* looks for rotated logs */
 static struct sync_job		 job;
 static struct sync_item		*items;
 static size_t			 items_cap;
@@ -262,6 +264,53 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 		resume_cb();
 }
 
+/* Reopens one log by name: a new file took its place. */
+static void
+hostlog_reopen(struct hostlog *hl)
+{
+	int	fd;
+
+	hostlog_flush(hl);
+	if ((fd = hostlog_open(hl->name, O_WRONLY)) == -1) {
+		hostlog_error(hl, "reopening");
+		return;
+	}
+	/* A round under way holds its own dup of the old file. */
+	close(hl->fd);
+	hl->fd = fd;
+}
+
+/*
+ * Every second: a log renamed or removed under us (logrotate without a
+ * signal, an admin's mv) is reopened by name, so nothing more goes to the
+ * old file.
+ */
+static void
+renamed_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	 tv = { RENAMED_SEC, 0 };
+	struct hostlog	*hl;
+	struct stat	 open_st, name_st;
+	char		 path[HOSTNAME_PATH_MAX];
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	TAILQ_FOREACH(hl, &hostlogs, entry) {
+		if (hl->fd == -1 || fstat(hl->fd, &open_st) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s.log", hl->name);
+		if (fstatat(logdir_fd, path, &name_st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && name_st.st_ino == open_st.st_ino &&
+		    name_st.st_dev == open_st.st_dev)
+			continue;
+		log_info("%s/%s: renamed or removed; writing a new one",
+		    logdir_name, path);
+		hostlog_reopen(hl);
+	}
+	evtimer_add(renamed_ev, &tv);
+}
+
 static void
 round_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -308,6 +357,8 @@ hostlog_init(struct event_base *base, const char *logdir,
 	buf_init(&job.state);
 	retry_ev = evtimer_new(base, retry_cb, NULL);
 	round_ev = evtimer_new(base, round_cb, NULL);
+	renamed_ev = evtimer_new(base, renamed_cb, NULL);
+	renamed_cb(-1, 0, NULL);
 	syncer_init(base, statedir_fd, hostlog_round_done);
 	return 0;
 }
@@ -555,20 +606,10 @@ void
 hostlog_reopen_all(void)
 {
 	struct hostlog	*hl;
-	int		 fd;
 
-	TAILQ_FOREACH(hl, &hostlogs, entry) {
-		if (hl->fd == -1)
-			continue;
-		hostlog_flush(hl);
-		if ((fd = hostlog_open(hl->name, O_WRONLY)) == -1) {
-			hostlog_error(hl, "reopening");
-			continue;
-		}
-		/* A round under way holds its own dup of the old file. */
-		close(hl->fd);
-		hl->fd = fd;
-	}
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		if (hl->fd != -1)
+			hostlog_reopen(hl);
 	log_info("log files reopened");
 }
 
@@ -578,6 +619,8 @@ hostlog_shutdown(void)
 	struct hostlog	*hl;
 
 	syncer_shutdown();
+	if (renamed_ev != NULL)
+		event_free(renamed_ev);
 	TAILQ_FOREACH(hl, &hostlogs, entry)
 		if (hostlog_write(hl) == -1 && hl->pending.len > 0)
 			hostlog_error(hl, "records lost at shutdown");
