@@ -42,7 +42,7 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
-	collector/enroll.c
+	collector/enroll.c collector/hoststat.c collector/control.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -136,21 +136,104 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(B)/labwatch-agent $(B)/labwatch-collector \
-	    $(DESTDIR)$(PREFIX)/sbin/
-	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(PREFIX)/sbin/labwatch-ca
-	install -D -m 644 scripts/labwatch-ca.1 $(DESTDIR)$(PREFIX)/share/man/man1/labwatch-ca.1
-	install -D -m 644 collector/labwatch-collector.logrotate \
-	    $(DESTDIR)/etc/logrotate.d/labwatch
-	install -d $(DESTDIR)/etc/labwatch
-	[ -e $(DESTDIR)/etc/labwatch/ip.txt ] || \
-	    install -m 644 agent/ip.txt $(DESTDIR)/etc/labwatch/ip.txt
+# Where `make install` puts things; DESTDIR for staging (debian/rules).
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+LIBEXECDIR	?= $(PREFIX)/lib/labwatch
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+ETC		= $(DESTDIR)$(SYSCONFDIR)
+NOTIFIERS	= $(wildcard scripts/notify/notify-*)
+
+# A configuration file is installed only where none is: an admin's stays.
+define install_conf
+	install -d $(dir $(2))
+	[ -e $(2) ] || install -m 644 $(1) $(2)
+endef
+
+install: install-agent install-collector
+
+install-agent: $(B)/labwatch-agent
+	install -D -m 755 $(B)/labwatch-agent $(DESTDIR)$(SBINDIR)/labwatch-agent
+	install -D -m 644 agent/labwatch-agent.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatch-agent.8
+	install -D -m 644 common/labwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/labwatch.conf.5
+	install -D -m 644 common/labwatch-events.7 \
+	    $(DESTDIR)$(MANDIR)/man7/labwatch-events.7
+	$(call install_conf,agent/agent.conf,$(ETC)/labwatch/agent.conf)
+	$(call install_conf,agent/ip.txt,$(ETC)/labwatch/ip.txt)
+	$(call install_conf,udev-rules/90-labwatch.rules,\
+	    $(ETC)/udev/rules.d/90-labwatch.rules)
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' agent/labwatch-agent.service.in \
+	    >$(DESTDIR)$(UNITDIR)/labwatch-agent.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/labwatch-agent.service
+	install -D -m 644 agent/labwatch-agent.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-agent.conf
+	install -D -m 644 agent/labwatch-agent.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-agent.conf
+
+install-collector: $(B)/labwatch-collector
+	install -D -m 755 $(B)/labwatch-collector \
+	    $(DESTDIR)$(SBINDIR)/labwatch-collector
+	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(SBINDIR)/labwatch-ca
+	install -D -m 755 scripts/labwatchctl $(DESTDIR)$(SBINDIR)/labwatchctl
+	install -D -m 644 collector/labwatch-collector.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatch-collector.8
+	install -D -m 644 scripts/labwatchctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatchctl.8
+	install -D -m 644 scripts/labwatch-ca.1 \
+	    $(DESTDIR)$(MANDIR)/man1/labwatch-ca.1
+	install -D -m 644 common/labwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/labwatch.conf.5
+	install -D -m 644 common/labwatch-events.7 \
+	    $(DESTDIR)$(MANDIR)/man7/labwatch-events.7
+	$(call install_conf,collector/collector.conf,\
+	    $(ETC)/labwatch/collector.conf)
+	$(call install_conf,collector/labwatch-collector.logrotate,\
+	    $(ETC)/logrotate.d/labwatch-collector)
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 $(NOTIFIERS) $(DESTDIR)$(LIBEXECDIR)/
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' collector/labwatch-collector.service.in \
+	    >$(DESTDIR)$(UNITDIR)/labwatch-collector.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/labwatch-collector.service
+	install -D -m 644 collector/labwatch-collector.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-collector.conf
+	install -D -m 644 collector/labwatch-collector.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-collector.conf
+
+# Removes what `make install` put in place, but configuration an admin
+# may have changed: agent.conf, collector.conf, ip.txt, the udev rule and
+# the logrotate file stay, as do logs and state.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,labwatch-agent \
+	    labwatch-collector labwatch-ca labwatchctl)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,man8/labwatch-agent.8 \
+	    man8/labwatch-collector.8 man8/labwatchctl.8 man1/labwatch-ca.1 \
+	    man5/labwatch.conf.5 man7/labwatch-events.7)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,labwatch-agent.service \
+	    labwatch-collector.service)
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/labwatch-agent.conf \
+	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-collector.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-agent.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-collector.conf
+	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(notdir $(NOTIFIERS)))
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+
+# Debian packages labwatch-agent and labwatch-collector, in build/deb/.
+deb:
+	@scripts/install-deps
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	git ls-files -z | xargs -0 cp --parents -t $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --info $(B)/deb/*.changes || true
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo bench install clean options
+.PHONY: all check tests fuzz demo bench install install-agent \
+	install-collector uninstall deb clean options

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "control.h"
 #include "enroll.h"
 #include "hostlog.h"
+#include "hoststat.h"
 #include "lockfile.h"
 #include "log.h"
 #include "privdrop.h"
@@ -58,6 +60,7 @@ static struct collector_conf	 conf = {
 	},
 };
 static int			 crl_given;	/* --tls-crl: it must load */
+static int			 control_given;	/* --control: it must work */
 
 /* Loads certificate, key, CA and CRL into a new context. */
 static SSL_CTX *
@@ -85,6 +88,15 @@ tls_reload(void)
 	log_info("TLS certificate, key, CA and CRL reloaded");
 }
 
+/* SIGHUP or labwatchctl reload: logs reopened, TLS files reloaded. */
+static void
+collector_reload(void)
+{
+	hostlog_reopen_all();
+	if (!conf.insecure)
+		tls_reload();
+}
+
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -93,9 +105,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	if (sig == SIGHUP) {
-		hostlog_reopen_all();
-		if (!conf.insecure)
-			tls_reload();
+		collector_reload();
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
@@ -128,6 +138,7 @@ collector_options(int argc, char *argv[])
 		    "with --insecure");
 	conf.max_frame = (uint32_t)conf.max_frame_int;
 	crl_given = opts_given(&o, "tls-crl");
+	control_given = opts_given(&o, "control");
 	if (o.check) {
 		opts_print(&o, stdout);
 		exit(0);
@@ -138,6 +149,7 @@ int
 main(int argc, char *argv[])
 {
 	const char	*listen_default = DEFAULT_LISTEN;
+	struct control_conf ctl;
 	char		 err[TLS_ERR_MAX];
 	SSL_CTX		*ctx = NULL;
 	struct rlimit	 rl;
@@ -188,9 +200,17 @@ main(int argc, char *argv[])
 	    conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
+	hostlog_each_host(hoststat_known);
 	for (i = 0; i < conf.listen.n; i++)
 		if (listener_add(base, conf.listen.v[i]) == -1)
 			exit(1);
+	ctl.path = conf.control;
+	ctl.enroll_ca = conf.enroll.ca_dir;
+	ctl.tls_crl = conf.tls.crl;
+	ctl.reload = collector_reload;
+	if (conf.control[0] != '\0' && control_init(base, &ctl) == -1 &&
+	    control_given)
+		exit(1);
 	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -219,8 +239,10 @@ main(int argc, char *argv[])
 
 	session_free_all();
 	session_set_tls(NULL);
+	control_shutdown();
 	listener_shutdown();
 	hostlog_shutdown();
+	hoststat_free();
 	enroll_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);

@@ -78,20 +78,6 @@ static time_t			 state_error;
 static void	hostlog_round(void);
 static void	hostlog_round_done(struct sync_job *);
 
-int
-hostlog_sync_parse(const char *s, enum sync_mode *m)
-{
-	if (strcmp(s, "always") == 0)
-		*m = SYNC_ALWAYS;
-	else if (strcmp(s, "batch") == 0)
-		*m = SYNC_BATCH;
-	else if (strcmp(s, "never") == 0)
-		*m = SYNC_NEVER;
-	else
-		return -1;
-	return 0;
-}
-
 static struct hostlog *
 hostlog_find(const char *name, int create)
 {
@@ -361,6 +347,15 @@ hostlog_init(struct event_base *base, const char *logdir,
 	renamed_cb(-1, 0, NULL);
 	syncer_init(base, statedir_fd, hostlog_round_done);
 	return 0;
+}
+
+void
+hostlog_each_host(void (*cb)(const char *))
+{
+	struct hostlog	*hl;
+
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		cb(hl->name);
 }
 
 struct hostlog *

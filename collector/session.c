@@ -27,6 +27,7 @@
 #include "collector.h"
 #include "escape.h"
 #include "hostlog.h"
+#include "hoststat.h"
 #include "enroll.h"
 #include "hostname.h"
 #include "log.h"
@@ -198,6 +199,7 @@ session_end(struct session *s, const char *reason, const char *detail)
 	session_log_event(s, offline ? "host.offline" : "host.disconnect",
 	    reason, detail);
 	hostlog_set_offline(s->log, offline);
+	hoststat_disconnect(s->host, record_now());
 	hostlog_flush(s->log);
 	hostlog_put(s->log);
 	s->log = NULL;
@@ -611,6 +613,8 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 		hostlog_set_offline(s->log, 0);
 	}
 	session_log_event(s, "host.connect", NULL, NULL);
+	hoststat_connect(s->host, s->peer, s->cert != NULL ? s->identity : "",
+	    s->started);
 	w.last_seq = s->acked;
 	w.heartbeat_ms = (uint32_t)conf->idle_timeout * 1000;
 	w.max_frame = conf->max_frame;
@@ -668,8 +672,11 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	if (record_event_reserved(record_bytes(&s->rec) + s->rec.event.off,
 	    s->rec.event.len))
 		session_refuse_record(s);
-	else
+	else {
 		hostlog_append(s->log, &s->rec);
+		hoststat_record(s->host, &s->rec, WIRE_HDR_LEN + len,
+		    hoststat_today(s->rec.ts_us));
+	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
 }
@@ -734,6 +741,7 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 			    "bad HEARTBEAT: %s", err);
 			break;
 		}
+		hoststat_heartbeat(s->host, &s->rec);
 		/* The ACK is the agent's sign that we are alive. */
 		wire_put_ack(&s->out, s->acked);
 		session_send(s);
