@@ -144,6 +144,8 @@ SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+# udev reads /etc and /lib only; a package puts the rule in /lib/udev.
+UDEVRULESDIR	?= $(SYSCONFDIR)/udev/rules.d
 ETC		= $(DESTDIR)$(SYSCONFDIR)
 NOTIFIERS	= $(wildcard scripts/notify/notify-*)
 
@@ -166,7 +168,7 @@ install-agent: $(B)/labwatch-agent
 	$(call install_conf,agent/agent.conf,$(ETC)/labwatch/agent.conf)
 	$(call install_conf,agent/ip.txt,$(ETC)/labwatch/ip.txt)
 	$(call install_conf,udev-rules/90-labwatch.rules,\
-	    $(ETC)/udev/rules.d/90-labwatch.rules)
+	    $(DESTDIR)$(UDEVRULESDIR)/90-labwatch.rules)
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' agent/labwatch-agent.service.in \
 	    >$(DESTDIR)$(UNITDIR)/labwatch-agent.service
@@ -228,9 +230,10 @@ uninstall:
 deb:
 	@scripts/install-deps
 	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
-	git ls-files -z | xargs -0 cp --parents -t $(B)/deb/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    xargs -0 cp -P --parents -t $(B)/deb/src
 	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
-	lintian --info $(B)/deb/*.changes || true
+	lintian --fail-on error,warning --info $(B)/deb/*.changes
 
 clean:
 	rm -rf $(B)
