@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # labwatch: one non-recursive Makefile.  `make`, `make check`, `make demo`,
 # `make bench`, `make SANITIZE=1`, `make install`.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * labwatch-agent: reports what happens on a lab PC to the collector, or to
  * standard output with --stdout.

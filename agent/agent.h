@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* labwatch-agent: what its modules share. */
 #ifndef LABWATCH_AGENT_H
 #define LABWATCH_AGENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * labwatch-collector: receives records from the agents of a lab and writes
  * one log file per host.

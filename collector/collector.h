@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* labwatch-collector: what its modules share. */
 #ifndef LABWATCH_COLLECTOR_H
 #define LABWATCH_COLLECTOR_H

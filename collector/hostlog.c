@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-host log files.  Every file is opened with openat() on the log folder
  * and O_NOFOLLOW, and only for names that hostname_ok() accepted, so nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-host log files in the log folder, and how far each host's stream is
  * stored: accepted (formatted, maybe not yet written), written, durable.

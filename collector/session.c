@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One agent connection: frames in, records to the host's log, ACKs out once
  * the records are stored as --sync says.  A peer that breaks the protocol

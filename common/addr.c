@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket address parsing and printing for options and log lines. */
 #include <netinet/in.h>
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Formatting of records as log lines: text or JSON Lines. */
 #include <inttypes.h>
 #include <stdio.h>

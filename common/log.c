@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: stderr in the foreground, syslog otherwise. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """make demo: a whole virtual lab on this machine, with the real binaries.
 
 A collector and four lab PCs, each in its own network namespace on one

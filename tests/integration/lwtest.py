@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared helpers for the labwatch integration tests.
 
 Plain python3 standard library.  A test program imports this module, runs

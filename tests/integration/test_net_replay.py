@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Replays the shared captures (../shared/pcaps, provenance in its
 MANIFEST.tsv) through labwatch-agent --read and checks every conversation
 and device record exactly.
