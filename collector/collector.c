@@ -21,6 +21,7 @@
 #include "hostlog.h"
 #include "hoststat.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "log.h"
 #include "privdrop.h"
 #include "service.h"
@@ -212,6 +213,8 @@ main(int argc, char *argv[])
 	if (conf.control[0] != '\0' && control_init(base, &ctl) == -1 &&
 	    control_given)
 		exit(1);
+	if (conf.metrics != NULL && metrics_init(base, conf.metrics) == -1)
+		exit(1);
 	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -241,6 +244,7 @@ main(int argc, char *argv[])
 	session_free_all();
 	session_set_tls(NULL);
 	control_shutdown();
+	metrics_shutdown();
 	listener_shutdown();
 	hostlog_shutdown();
 	hoststat_free();

@@ -24,6 +24,7 @@
 #include "hostlog.h"
 #include "hostname.h"
 #include "log.h"
+#include "metrics.h"
 #include "recover.h"
 #include "state.h"
 #include "syncer.h"
@@ -471,6 +472,8 @@ hostlog_flush(struct hostlog *hl)
 		return 0;
 	if (hostlog_write(hl) == -1) {
 		hostlog_error(hl, "write failed; holding its records back");
+		if (!hl->failed)
+			metrics_inc(METRIC_WRITE_ERRORS);
 		hl->failed = 1;
 		if (!evtimer_pending(retry_ev, NULL))
 			evtimer_add(retry_ev, &tv);

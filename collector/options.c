@@ -60,8 +60,8 @@ const struct opt collector_opts[] = {
 	  "labwatch when that group exists; empty turns it off.",
 	  OPT_EMPTY_OK, NULL },
 	{ "metrics", 0, OPT_STR, C(metrics), "ADDR:PORT", 0, 0, NULL,
-	  "Serve Prometheus metrics over HTTP here. Off by default; a numeric "
-	  "address, loopback unless another is given.", 0, check_listen },
+	  "Serve Prometheus metrics over HTTP here, at /metrics. Off by "
+	  "default; :PORT listens on loopback only.", 0, check_listen },
 	{ "insecure", 0, OPT_FLAG, C(insecure), NULL, 0, 0, "no",
 	  "Plaintext, no authentication (tests only). Anyone on the network "
 	  "can then write any host's log; agents need it too.", 0, NULL },

@@ -32,6 +32,7 @@
 #include "enroll.h"
 #include "hostname.h"
 #include "log.h"
+#include "metrics.h"
 #include "peerlimit.h"
 #include "tls.h"
 #include "wire.h"
@@ -68,6 +69,7 @@ struct session {
 	struct hostlog		*log;
 	uint64_t		 acked;		/* last seq ACKed */
 	uint64_t		 stored;	/* records accepted */
+	int64_t			 unacked_since;	/* µs; 0: all ACKed */
 	int64_t			 started;	/* µs, at HELLO */
 	struct record		 rec;		/* decode scratch */
 	struct buf		 out;		/* encode scratch */
@@ -277,6 +279,10 @@ session_ack(struct session *s)
 		wire_put_ack(&s->out, durable);
 		session_send(s);
 		s->acked = durable;
+		if (s->unacked_since != 0) {
+			metrics_ack_latency(record_now() - s->unacked_since);
+			s->unacked_since = 0;
+		}
 	}
 }
 
@@ -399,6 +405,7 @@ session_tls_failed(struct session *s)
 	SSL		*ssl = bufferevent_openssl_get_ssl(s->bev);
 	unsigned long	 err = bufferevent_get_openssl_error(s->bev);
 
+	metrics_inc(METRIC_HANDSHAKE_FAILURES);
 	session_complain(s, "TLS handshake failed: %s",
 	    tls_handshake_error(ssl, err));
 	while (bufferevent_get_openssl_error(s->bev) != 0)
@@ -454,6 +461,7 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (s->state == S_HELLO) {
 		if (s->tls && !s->secure) {
+			metrics_inc(METRIC_HANDSHAKE_FAILURES);
 			session_complain(s, "no TLS handshake within %d s",
 			    conf->handshake_timeout);
 			session_free(s);
@@ -680,6 +688,8 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
+	if (s->unacked_since == 0)
+		s->unacked_since = record_now();
 }
 
 /*
