@@ -44,7 +44,7 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
-	collector/metrics.c
+	collector/metrics.c collector/alert.c collector/alertrule.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)

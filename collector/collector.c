@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "collector.h"
 #include "control.h"
 #include "enroll.h"
@@ -48,6 +49,9 @@ static struct collector_conf	 conf = {
 	.log_dir = DEFAULT_LOGDIR,
 	.state_dir = DEFAULT_STATEDIR,
 	.control = "/run/labwatch/collector.sock",
+	.alert_timeout = 10,
+	.alert_max = 4,
+	.alert_interval = 60,
 	.tls = {
 		.ca = TLS_DIR "ca.crt",
 		.cert = TLS_DIR "collector.crt",
@@ -63,6 +67,7 @@ static struct collector_conf	 conf = {
 };
 static int			 crl_given;	/* --tls-crl: it must load */
 static int			 control_given;	/* --control: it must work */
+static struct alert_conf	 alerts;
 
 /* Loads certificate, key, CA and CRL into a new context. */
 static SSL_CTX *
@@ -139,6 +144,12 @@ collector_options(int argc, char *argv[])
 		opts_fail(&o, "enroll-hosts", "--enroll-hosts needs TLS; not "
 		    "with --insecure");
 	conf.max_frame = (uint32_t)conf.max_frame_int;
+	alerts.rules = &conf.alerts;
+	alerts.timeout = conf.alert_timeout;
+	alerts.max = conf.alert_max;
+	alerts.interval = conf.alert_interval;
+	if (alert_init(&alerts) == -1)
+		exit(2);
 	crl_given = opts_given(&o, "tls-crl");
 	control_given = opts_given(&o, "control");
 	if (o.check) {
@@ -215,6 +226,7 @@ main(int argc, char *argv[])
 		exit(1);
 	if (conf.metrics != NULL && metrics_init(base, conf.metrics) == -1)
 		exit(1);
+	alert_attach(base);
 	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -245,6 +257,7 @@ main(int argc, char *argv[])
 	session_set_tls(NULL);
 	control_shutdown();
 	metrics_shutdown();
+	alert_shutdown();
 	listener_shutdown();
 	hostlog_shutdown();
 	hoststat_free();

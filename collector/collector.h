@@ -34,6 +34,8 @@ struct collector_conf {
 	const char	*control;		/* socket path; "" off */
 	const char	*metrics;		/* ADDR:PORT or NULL */
 	int		localtime;		/* text lines in local time */
+	struct opt_list	alerts;			/* alert rules */
+	int		alert_timeout, alert_max, alert_interval;
 	struct tls_files tls;
 	struct enroll_conf enroll;
 	int		insecure, foreground, verbose;

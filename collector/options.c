@@ -62,6 +62,24 @@ const struct opt collector_opts[] = {
 	{ "metrics", 0, OPT_STR, C(metrics), "ADDR:PORT", 0, 0, NULL,
 	  "Serve Prometheus metrics over HTTP here, at /metrics. Off by "
 	  "default; :PORT listens on loopback only.", 0, check_listen },
+	{ "alert", 0, OPT_LIST, C(alerts),
+	  "NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]", 0, 0, NULL,
+	  "A rule: records that match run the command. EVENT and each GLOB "
+	  "are shell patterns, host=GLOB matches the host, and a list field "
+	  "matches when one of its items does. The command, an absolute "
+	  "path, runs without a shell with the record as JSON on its standard "
+	  "input and LABWATCH_ALERT, LABWATCH_HOST and LABWATCH_SUPPRESSED in "
+	  "its environment, e.g. alert sticks usb.add storage=true -> "
+	  "/usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
+	{ "alert-timeout", 0, OPT_INT, C(alert_timeout), "SECONDS", 1, 3600,
+	  "10", "An alert command still running after this long is killed.",
+	  0, NULL },
+	{ "alert-max", 0, OPT_INT, C(alert_max), "N", 1, 256, "4",
+	  "Alert commands running at once. More wait, up to 64.", 0, NULL },
+	{ "alert-interval", 0, OPT_INT, C(alert_interval), "SECONDS", 0,
+	  86400, "60", "Each rule runs at most once this often per host. What "
+	  "it holds back is counted and passed on to the next run in "
+	  "LABWATCH_SUPPRESSED.", 0, NULL },
 	{ "insecure", 0, OPT_FLAG, C(insecure), NULL, 0, 0, "no",
 	  "Plaintext, no authentication (tests only). Anyone on the network "
 	  "can then write any host's log; agents need it too.", 0, NULL },

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "alert.h"
 #include "collector.h"
 #include "escape.h"
 #include "hostlog.h"
@@ -169,6 +170,7 @@ session_log_event(struct session *s, const char *event, const char *reason,
 		record_add_duration(&r, "duration", r.ts_us - s->started);
 	}
 	hostlog_append(s->log, &r);
+	alert_record(s->host, &r);
 	record_free(&r);
 }
 
@@ -685,6 +687,7 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 		hostlog_append(s->log, &s->rec);
 		hoststat_record(s->host, &s->rec, WIRE_HDR_LEN + len,
 		    hoststat_today(s->rec.ts_us));
+		alert_record(s->host, &s->rec);
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
