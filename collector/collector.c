@@ -213,6 +213,7 @@ main(int argc, char *argv[])
 	    conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
+	format_set_localtime(conf.localtime);
 	hostlog_each_host(hoststat_known);
 	for (i = 0; i < conf.listen.n; i++)
 		if (listener_add(base, conf.listen.v[i]) == -1)

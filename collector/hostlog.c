@@ -173,6 +173,25 @@ state_line_cb(const char *host, uint64_t stream, uint64_t seq, void *arg)
 	hl->accepted = hl->written = hl->durable = seq;
 }
 
+/*
+ * A log begun in the other --format: one file never mixes text and JSON,
+ * so the collector refuses to start (-1, logged).
+ */
+static int
+hostlog_format_differs(int fd, const char *name)
+{
+	const char	*fmt = logfmt == FORMAT_JSON ? "json" : "text";
+	char		 c;
+
+	if (pread(fd, &c, 1, 0) != 1 || (c == '{') == (logfmt == FORMAT_JSON))
+		return 0;
+	log_warnx("%s/%s is written in %s; this collector would write %s: "
+	    "refusing to mix them in one file (start with --format %s, or "
+	    "another --log-dir)", logdir_name, name, c == '{' ? "json" : "text",
+	    fmt, c == '{' ? "json" : "text");
+	return -1;
+}
+
 /* Repairs each host log and merges what it says with the state file. */
 static int
 hostlog_recover(void)
@@ -199,6 +218,11 @@ hostlog_recover(void)
 		if ((fd = hostlog_open(host, O_RDWR)) == -1) {
 			log_warn("%s/%s", logdir_name, de->d_name);
 			continue;
+		}
+		if (hostlog_format_differs(fd, de->d_name) == -1) {
+			close(fd);
+			closedir(d);
+			return -1;
 		}
 		memset(&rc, 0, sizeof(rc));
 		if (recover_log(fd, de->d_name, &rc) == -1)

@@ -169,8 +169,33 @@ def runs_from_file():
     lwtest.stop(coll)
 
 
+def log_ergonomics():
+    """--localtime text lines; a log folder keeps one format."""
+    logs = lwtest.tmpdir('logs')
+    os.environ['TZ'] = 'LAB-2'     # POSIX: two hours east of UTC
+    coll = lwtest.start_collector(logdir=logs, extra=['--localtime'])
+    del os.environ['TZ']
+    agent = lwtest.start_agent('127.0.0.1:%d' % coll.port, 'pclocal')
+    lwtest.wait_until(lambda: len(lwtest.read_lines(
+        lwtest.log_path(logs, 'pclocal'))) >= 2, 5)
+    lines = lwtest.read_lines(lwtest.log_path(logs, 'pclocal'))
+    check('--localtime: text lines in local time with the offset',
+          lines and all(len(l.split()[0]) == 32 and
+                        l.split()[0].endswith('+02:00') for l in lines),
+          lines[:2])
+    lwtest.stop(agent)
+    lwtest.stop(coll)
+    p = sh([COLLECTOR, '-f', '-l', '127.0.0.1:%d' % lwtest.free_port(),
+            '-d', logs, '--state-dir', lwtest.tmpdir('cstate'),
+            '--format', 'json', '--insecure', '--control', ''])
+    check('another --format on a folder of text logs is refused',
+          p.returncode == 1 and 'pclocal.log is written in text; this '
+          'collector would write json' in p.stderr, p.stderr[-300:])
+
+
 def main():
     lwtest.step('golden', golden)
+    lwtest.step('log ergonomics', log_ergonomics)
     lwtest.step('usage errors', usage_errors)
     lwtest.step('samples', samples)
     lwtest.step('runs from file', runs_from_file)
