@@ -157,6 +157,19 @@ define install_conf
 	[ -e $(2) ] || install -m 644 $(1) $(2)
 endef
 
+# $(call install_service,DIR/NAME): the unit (with SBINDIR in place), the
+# sysusers.d and tmpfiles.d entries of labwatch-agent or -collector.
+define install_service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $(1).service.in \
+	    >$(DESTDIR)$(UNITDIR)/$(notdir $(1)).service
+	chmod 644 $(DESTDIR)$(UNITDIR)/$(notdir $(1)).service
+	install -D -m 644 $(1).sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/$(notdir $(1)).conf
+	install -D -m 644 $(1).tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/$(notdir $(1)).conf
+endef
+
 install: install-agent install-collector
 
 install-agent: $(B)/labwatch-agent
@@ -171,14 +184,7 @@ install-agent: $(B)/labwatch-agent
 	$(call install_conf,agent/ip.txt,$(ETC)/labwatch/ip.txt)
 	$(call install_conf,udev-rules/90-labwatch.rules,\
 	    $(DESTDIR)$(UDEVRULESDIR)/90-labwatch.rules)
-	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|@SBINDIR@|$(SBINDIR)|g' agent/labwatch-agent.service.in \
-	    >$(DESTDIR)$(UNITDIR)/labwatch-agent.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/labwatch-agent.service
-	install -D -m 644 agent/labwatch-agent.sysusers \
-	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-agent.conf
-	install -D -m 644 agent/labwatch-agent.tmpfiles \
-	    $(DESTDIR)$(TMPFILESDIR)/labwatch-agent.conf
+	$(call install_service,agent/labwatch-agent)
 
 install-collector: $(B)/labwatch-collector
 	install -D -m 755 $(B)/labwatch-collector \
@@ -201,14 +207,7 @@ install-collector: $(B)/labwatch-collector
 	    $(ETC)/logrotate.d/labwatch-collector)
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 $(NOTIFIERS) $(DESTDIR)$(LIBEXECDIR)/
-	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|@SBINDIR@|$(SBINDIR)|g' collector/labwatch-collector.service.in \
-	    >$(DESTDIR)$(UNITDIR)/labwatch-collector.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/labwatch-collector.service
-	install -D -m 644 collector/labwatch-collector.sysusers \
-	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-collector.conf
-	install -D -m 644 collector/labwatch-collector.tmpfiles \
-	    $(DESTDIR)$(TMPFILESDIR)/labwatch-collector.conf
+	$(call install_service,collector/labwatch-collector)
 
 # Removes what `make install` put in place, but configuration an admin
 # may have changed: agent.conf, collector.conf, ip.txt, the udev rule and

@@ -126,16 +126,6 @@ const struct opt agent_opts[] = {
 	  0, NULL },
 	{ "verbose", 'v', OPT_FLAG, C(verbose), NULL, 0, 0, "no",
 	  "Log debug messages.", 0, NULL },
-	{ "config", 0, OPT_ACTION, OPT_DO_CONFIG, "FILE", 0, 0,
-	  "/etc/labwatch/agent.conf",
-	  "Read this configuration file. The default file may be absent; "
-	  "options on the command line override it.", OPT_CLI, NULL },
-	{ "check", 'n', OPT_ACTION, OPT_DO_CHECK, NULL, 0, 0, NULL,
-	  "Check the configuration, print the effective one and exit. The "
-	  "exit status is 0 when it is good, 2 when not.", OPT_CLI, NULL },
-	{ "help", 'h', OPT_ACTION, OPT_DO_HELP, NULL, 0, 0, NULL,
-	  "Print this summary of the options.", OPT_CLI, NULL },
-	{ "version", 'V', OPT_ACTION, OPT_DO_VERSION, NULL, 0, 0, NULL,
-	  "Print the version.", OPT_CLI, NULL },
+	OPTS_ACTIONS("/etc/labwatch/agent.conf"),
 };
 const size_t agent_nopts = sizeof(agent_opts) / sizeof(agent_opts[0]);

@@ -74,36 +74,33 @@ count_cb(const struct hoststat *h, void *arg)
 	t->connected += h->connected;
 }
 
+/* Records (or their bytes) per host and event. */
 static void
-records_cb(const struct hoststat *h, void *arg)
+per_event(struct buf *b, const struct hoststat *h, const char *name,
+    int bytes)
 {
-	struct buf	*b = arg;
-	int		 i;
+	int	i;
 
 	for (i = 0; i < h->nevents; i++) {
-		buf_add_str(b, "labwatch_records_total{");
+		buf_printf(b, "%s{", name);
 		label(b, "host", h->host);
 		buf_add_str(b, ",");
 		label(b, "event", h->events[i].name);
-		buf_printf(b, "} %llu\n",
-		    (unsigned long long)h->events[i].records);
+		buf_printf(b, "} %llu\n", (unsigned long long)(bytes ?
+		    h->events[i].bytes : h->events[i].records));
 	}
+}
+
+static void
+records_cb(const struct hoststat *h, void *arg)
+{
+	per_event(arg, h, "labwatch_records_total", 0);
 }
 
 static void
 bytes_cb(const struct hoststat *h, void *arg)
 {
-	struct buf	*b = arg;
-	int		 i;
-
-	for (i = 0; i < h->nevents; i++) {
-		buf_add_str(b, "labwatch_record_bytes_total{");
-		label(b, "host", h->host);
-		buf_add_str(b, ",");
-		label(b, "event", h->events[i].name);
-		buf_printf(b, "} %llu\n",
-		    (unsigned long long)h->events[i].bytes);
-	}
+	per_event(arg, h, "labwatch_record_bytes_total", 1);
 }
 
 /* One per-host gauge from a heartbeat field (absent: not reported). */

@@ -59,6 +59,19 @@ enum opt_action {
 	OPT_DO_CHECK,
 };
 
+/* The command-line actions of every daemon; deffile is its configuration. */
+#define OPTS_ACTIONS(deffile)						\
+	{ "config", 0, OPT_ACTION, OPT_DO_CONFIG, "FILE", 0, 0, deffile,	\
+	  "Read this configuration file. The default file may be absent; "\
+	  "options on the command line override it.", OPT_CLI, NULL },	\
+	{ "check", 'n', OPT_ACTION, OPT_DO_CHECK, NULL, 0, 0, NULL,	\
+	  "Check the configuration, print the effective one and exit. The "\
+	  "exit status is 0 when it is good, 2 when not.", OPT_CLI, NULL },\
+	{ "help", 'h', OPT_ACTION, OPT_DO_HELP, NULL, 0, 0, NULL,	\
+	  "Print this summary of the options.", OPT_CLI, NULL },		\
+	{ "version", 'V', OPT_ACTION, OPT_DO_VERSION, NULL, 0, 0, NULL,	\
+	  "Print the version.", OPT_CLI, NULL }
+
 struct opts {
 	const char		*prog;		/* "labwatch-agent" */
 	const char		*usage;		/* synopsis lines after "usage: " */
