@@ -54,8 +54,8 @@ hoststat_known(const char *host)
 }
 
 void
-hoststat_connect(const char *host, const char *peer, const char *identity,
-    int64_t now)
+hoststat_connect(const char *host, const char *peer, const char *version,
+    const char *identity, int64_t now)
 {
 	struct hoststat	*h = hoststat_find(host);
 
@@ -64,6 +64,7 @@ hoststat_connect(const char *host, const char *peer, const char *identity,
 	h->since = now;
 	copy(h->peer, sizeof(h->peer), peer, strlen(peer));
 	copy(h->identity, sizeof(h->identity), identity, strlen(identity));
+	copy(h->version, sizeof(h->version), version, strlen(version));
 }
 
 void

@@ -40,9 +40,9 @@ struct hoststat {
 
 /* A host known from the state folder: offline, since before this start. */
 void	hoststat_known(const char *);
-/* An agent said HELLO. */
-void	hoststat_connect(const char *, const char *peer, const char *identity,
-	    int64_t now);
+/* An agent said HELLO, with its version (escaped) and TLS identity. */
+void	hoststat_connect(const char *, const char *peer, const char *version,
+	    const char *identity, int64_t now);
 /* Its connection ended; offline says it went silent. */
 void	hoststat_disconnect(const char *, int64_t now);
 /* A record stored for host; size is its frame's. */

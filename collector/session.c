@@ -624,8 +624,10 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 		hostlog_set_offline(s->log, 0);
 	}
 	session_log_event(s, "host.connect", NULL, NULL);
-	hoststat_connect(s->host, s->peer, s->cert != NULL ? s->identity : "",
-	    s->started);
+	buf_init(&esc);
+	hoststat_connect(s->host, s->peer, escape_cstr(&esc, h.software,
+	    h.software_len), s->cert != NULL ? s->identity : "", s->started);
+	buf_free(&esc);
 	w.last_seq = s->acked;
 	w.heartbeat_ms = (uint32_t)conf->idle_timeout * 1000;
 	w.max_frame = conf->max_frame;
