@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # labwatch: one non-recursive Makefile.  `make`, `make check`, `make demo`,
 # `make bench`, `make SANITIZE=1`, `make install`.
 
@@ -6,8 +7,9 @@ CC	?= cc
 PREFIX	?= /usr/local
 B	= build
 
-# libudev and libpcap for the agent, libcrypto for QUIC Initial keys.
-PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto
+# libudev and libpcap for the agent, libcrypto for QUIC Initial keys,
+# libsystemd for sd_notify (readiness and the watchdog).
+PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -28,8 +30,9 @@ endif
 COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
-	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c
-AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
+	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
+	common/opts.c common/conffile.c common/service.c
+AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
@@ -40,10 +43,13 @@ AGENT_SRCS = agent/agent.c agent/uplink.c agent/spool.c agent/sysinfo.c \
 NET_SRCS = agent/decode.c agent/conv.c agent/names.c agent/quic.c \
 	agent/pcapfile.c \
 	agent/communityid.c
-COLLECTOR_SRCS = collector/collector.c collector/listener.c \
+COLLECTOR_SRCS = collector/collector.c collector/options.c \
+	collector/listener.c \
 	collector/session.c collector/hostlog.c collector/recover.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
-	collector/enroll.c collector/hostnet.c collector/wake.c
+	collector/enroll.c collector/hoststat.c collector/control.c \
+	collector/metrics.c collector/alert.c collector/alertrule.c \
+	collector/hostnet.c collector/wake.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -52,11 +58,13 @@ COLLECTOR_OBJS	= $(COLLECTOR_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
-		  test_hostpat test_communityid test_pcapfile
+		  test_hostpat test_communityid test_pcapfile test_conffile \
+		  test_alertrule
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
+TEST_OBJS_alertrule = $(B)/collector/alertrule.o
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
@@ -67,7 +75,8 @@ TEST_OBJS_names = $(NET_OBJS)
 TEST_OBJS_communityid = $(B)/agent/communityid.o
 TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
-FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile
+FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
+		  fuzz_conffile
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -80,6 +89,16 @@ $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+# Writes what the option tables document (scripts/update-options).
+$(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \
+    $(COMMON_OBJS)
+	$(CC) $(CFLAGS) -Iagent -Icollector $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Regenerates the sample configuration files and the manual pages' option
+# lists from the option tables; the tests check they are up to date.
+options: $(B)/optdoc
+	B=$(B) scripts/update-options
 
 # Unit tests link their module and common/ (cmocka).
 .SECONDEXPANSION:
@@ -112,7 +131,7 @@ check:
 	@$(MAKE) --no-print-directory all tests
 	@tests/run-tests
 
-tests: $(UNIT_BINS) $(B)/tests/lw-load
+tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/optdoc
 
 # The load generator for `make bench` (tests/tools/lw-load.c).
 $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
@@ -131,21 +150,106 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(B)/labwatch-agent $(B)/labwatch-collector \
-	    $(DESTDIR)$(PREFIX)/sbin/
-	install -m 644 agent/labwatch-agent.8 collector/labwatch-collector.8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(PREFIX)/sbin/labwatch-ca
-	install -D -m 644 scripts/labwatch-ca.1 $(DESTDIR)$(PREFIX)/share/man/man1/labwatch-ca.1
-	install -D -m 644 collector/labwatch-collector.logrotate \
-	    $(DESTDIR)/etc/logrotate.d/labwatch
-	install -d $(DESTDIR)/etc/labwatch
-	[ -e $(DESTDIR)/etc/labwatch/ip.txt ] || \
-	    install -m 644 agent/ip.txt $(DESTDIR)/etc/labwatch/ip.txt
+# Where `make install` puts things; DESTDIR for staging (debian/rules).
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+LIBEXECDIR	?= $(PREFIX)/lib/labwatch
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+# udev reads /etc and /lib only; a package puts the rule in /lib/udev.
+UDEVRULESDIR	?= $(SYSCONFDIR)/udev/rules.d
+ETC		= $(DESTDIR)$(SYSCONFDIR)
+NOTIFIERS	= $(wildcard scripts/notify/notify-*)
+
+# A configuration file is installed only where none is: an admin's stays.
+define install_conf
+	install -d $(dir $(2))
+	[ -e $(2) ] || install -m 644 $(1) $(2)
+endef
+
+# $(call install_service,DIR/NAME): the unit (with SBINDIR in place), the
+# sysusers.d and tmpfiles.d entries of labwatch-agent or -collector.
+define install_service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $(1).service.in \
+	    >$(DESTDIR)$(UNITDIR)/$(notdir $(1)).service
+	chmod 644 $(DESTDIR)$(UNITDIR)/$(notdir $(1)).service
+	install -D -m 644 $(1).sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/$(notdir $(1)).conf
+	install -D -m 644 $(1).tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/$(notdir $(1)).conf
+endef
+
+install: install-agent install-collector
+
+install-agent: $(B)/labwatch-agent
+	install -D -m 755 $(B)/labwatch-agent $(DESTDIR)$(SBINDIR)/labwatch-agent
+	install -D -m 644 agent/labwatch-agent.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatch-agent.8
+	install -D -m 644 common/labwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/labwatch.conf.5
+	install -D -m 644 common/labwatch-events.7 \
+	    $(DESTDIR)$(MANDIR)/man7/labwatch-events.7
+	$(call install_conf,agent/agent.conf,$(ETC)/labwatch/agent.conf)
+	$(call install_conf,agent/ip.txt,$(ETC)/labwatch/ip.txt)
+	$(call install_conf,udev-rules/90-labwatch.rules,\
+	    $(DESTDIR)$(UDEVRULESDIR)/90-labwatch.rules)
+	$(call install_service,agent/labwatch-agent)
+
+install-collector: $(B)/labwatch-collector
+	install -D -m 755 $(B)/labwatch-collector \
+	    $(DESTDIR)$(SBINDIR)/labwatch-collector
+	install -D -m 755 scripts/labwatch-ca $(DESTDIR)$(SBINDIR)/labwatch-ca
+	install -D -m 755 scripts/labwatchctl $(DESTDIR)$(SBINDIR)/labwatchctl
+	install -D -m 644 collector/labwatch-collector.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatch-collector.8
+	install -D -m 644 scripts/labwatchctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/labwatchctl.8
+	install -D -m 644 scripts/labwatch-ca.1 \
+	    $(DESTDIR)$(MANDIR)/man1/labwatch-ca.1
+	install -D -m 644 common/labwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/labwatch.conf.5
+	install -D -m 644 common/labwatch-events.7 \
+	    $(DESTDIR)$(MANDIR)/man7/labwatch-events.7
+	$(call install_conf,collector/collector.conf,\
+	    $(ETC)/labwatch/collector.conf)
+	$(call install_conf,collector/labwatch-collector.logrotate,\
+	    $(ETC)/logrotate.d/labwatch-collector)
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 $(NOTIFIERS) $(DESTDIR)$(LIBEXECDIR)/
+	$(call install_service,collector/labwatch-collector)
+
+# Removes what `make install` put in place, but configuration an admin
+# may have changed: agent.conf, collector.conf, ip.txt, the udev rule and
+# the logrotate file stay, as do logs and state.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,labwatch-agent \
+	    labwatch-collector labwatch-ca labwatchctl)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,man8/labwatch-agent.8 \
+	    man8/labwatch-collector.8 man8/labwatchctl.8 man1/labwatch-ca.1 \
+	    man5/labwatch.conf.5 man7/labwatch-events.7)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,labwatch-agent.service \
+	    labwatch-collector.service)
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/labwatch-agent.conf \
+	    $(DESTDIR)$(SYSUSERSDIR)/labwatch-collector.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-agent.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/labwatch-collector.conf
+	rm -f $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(notdir $(NOTIFIERS)))
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+
+# Debian packages labwatch-agent and labwatch-collector, in build/deb/.
+deb:
+	@scripts/install-deps
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    xargs -0 cp -P --parents -t $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --info $(B)/deb/*.changes
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check tests fuzz demo bench install clean
+.PHONY: all check tests fuzz demo bench install install-agent \
+	install-collector uninstall deb clean options

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * labwatch-agent: reports what happens on a lab PC to the collector, or to
  * standard output with --stdout.
@@ -6,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include "log.h"
 #include "num.h"
 #include "priv.h"
+#include "service.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -34,10 +35,10 @@ static struct agent_conf	 conf = {
 	.heartbeat = 5,
 	.reconnect_max = 30,
 	.state_dir = "/var/lib/labwatch",
-	.spool_max = 256 * 1024 * 1024,
+	.spool_max_ll = 256 * 1024 * 1024,
 	.ip_filter = "/etc/labwatch/ip.txt",
-	.flow_idle_us = 2 * 1000000LL,
-	.flow_active_us = 60 * 1000000LL,
+	.flow_idle = 2,
+	.flow_active = 60,
 	.stats_interval = 60,
 	.tls_ca = TLS_DIR "ca.crt",
 	.tls_cert = TLS_DIR "agent.crt",
@@ -48,62 +49,6 @@ static struct agent_conf	 conf = {
 static uint64_t			 next_seq = 1;	/* --stdout only */
 static struct buf		 outbuf;
 static int			 net_on;
-
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-"usage: labwatch-agent (--collector HOST:PORT | --stdout) [options]\n"
-"       labwatch-agent --enroll HOST:PORT [--enroll-secret FILE] [options]\n"
-"  -c, --collector HOST:PORT   send records to this collector\n"
-"                              ([v6]:port for IPv6)\n"
-"  -s, --stdout                print records here instead (standalone mode)\n"
-"  -n, --host NAME             this PC's name in the logs (default: the\n"
-"                              name in its certificate, else the machine's\n"
-"                              host name)\n"
-"      --insecure              plaintext link, no authentication (tests)\n"
-"      --tls-ca FILE           the lab CA the collector's certificate must\n"
-"                              chain to (default " TLS_DIR "ca.crt)\n"
-"      --tls-cert FILE         this PC's certificate (default\n"
-"                              " TLS_DIR "agent.crt)\n"
-"      --tls-key FILE          its private key, mode 600 (default\n"
-"                              " TLS_DIR "agent.key)\n"
-"      --enroll HOST:PORT      make this PC's key, have the collector sign\n"
-"                              it, store both at --tls-key/--tls-cert; exit\n"
-"      --enroll-secret FILE    the lab's enrolment secret (default\n"
-"                              /etc/labwatch/enroll.secret)\n"
-"  -F, --format text|json      --stdout line format (default text)\n"
-"      --heartbeat S           seconds between heartbeats (default 5)\n"
-"      --reconnect-max S       longest wait between reconnects (default 30)\n"
-"      --state-dir DIR         stream id, spool, known devices (default\n"
-"                              /var/lib/labwatch)\n"
-"      --spool-max BYTES       records kept for the collector (default\n"
-"                              268435456); the oldest go when it is full\n"
-"      --selftest-rate N       emit N agent.selftest records a second (to\n"
-"                              test a pipeline end to end)\n"
-"      --no-usb                do not report USB devices, mounts and files\n"
-"      --no-net                do not capture packets\n"
-"  -i, --interface NAME        capture on this interface (repeatable;\n"
-"                              default: every one that is up)\n"
-"  -r, --read FILE             replay a capture file (pcap, pcapng), exit\n"
-"      --lan CIDR              a LAN range (repeatable; default the private,\n"
-"                              link-local and ULA ranges)\n"
-"      --ignore-port N|none    a service port not logged (repeatable;\n"
-"                              default 53,67,68,123,137,138,1900,5353,5355)\n"
-"      --ip-filter FILE        internet ranges not logged\n"
-"                              (default /etc/labwatch/ip.txt)\n"
-"      --flow-idle S           a conversation ends after S idle seconds\n"
-"                              (default 2)\n"
-"      --flow-active S         interim records every S seconds (default 60)\n"
-"      --stats S               seconds between agent.stats (default 60)\n"
-"  -u, --user USER             the unprivileged worker's user (default\n"
-"                              labwatch, else nobody)\n"
-"  -f, --foreground            stay in the foreground, log to stderr\n"
-"  -v, --verbose               log debug messages\n"
-"  -h, --help                  this text\n"
-"  -V, --version               print the version\n");
-	exit(status);
-}
 
 /* Writes what outbuf holds to standard output. */
 static void
@@ -322,178 +267,78 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 		stopped();
 }
 
+/*
+ * Reads the options and agent.conf into conf and checks how they go
+ * together; a usage error exits 2 before anything is made.  With -n,
+ * prints the effective configuration and exits.
+ */
+static void
+agent_options(int argc, char *argv[])
+{
+	struct opts	 o = {
+		.prog = "labwatch-agent",
+		.usage = "labwatch-agent (--collector HOST:PORT | --stdout) "
+		    "[options]\n       labwatch-agent --enroll HOST:PORT "
+		    "[options]",
+		.tab = agent_opts, .n = agent_nopts, .conf = &conf,
+	};
+	long long	 port;
+	const char	*err;
+	int		 i;
+
+	opts_parse(&o, argc, argv, "/etc/labwatch/agent.conf");
+	if ((conf.collector != NULL) + conf.to_stdout + (conf.enroll != NULL)
+	    != 1)
+		opts_fail(&o, conf.collector != NULL ? "collector" : "stdout",
+		    "give one of --collector HOST:PORT, --stdout or --enroll "
+		    "HOST:PORT");
+	if (conf.enroll != NULL && conf.insecure)
+		opts_fail(&o, "insecure", "--enroll needs TLS; not with "
+		    "--insecure");
+	if (conf.read_file != NULL && conf.no_net)
+		opts_fail(&o, "no-net", "--read and --no-net do not go "
+		    "together");
+	if (conf.host != NULL && !hostname_ok(conf.host, strlen(conf.host)))
+		opts_fail(&o, "host", "host name \"%s\" is not 1-64 of "
+		    "[A-Za-z0-9._-] without a leading dot", conf.host);
+	conf.state_dir_set = opts_given(&o, "state-dir");
+	conf.ip_filter_set = opts_given(&o, "ip-filter");
+	conf.spool_max = (size_t)conf.spool_max_ll;
+	conf.flow_idle_us = conf.flow_idle * 1000000LL;
+	conf.flow_active_us = conf.flow_active * 1000000LL;
+	if (conf.interface_list.n > 0) {
+		conf.interfaces = conf.interface_list.v;
+		conf.ninterfaces = conf.interface_list.n;
+	}
+	if (conf.lan_list.n > 0) {
+		conf.lan = conf.lan_list.v;
+		conf.nlan = conf.lan_list.n;
+	}
+	conf.ignore_port_set = conf.port_list.n > 0;
+	for (i = 0; i < conf.port_list.n; i++)
+		if (strcmp(conf.port_list.v[i], "none") != 0 &&
+		    num_parse(conf.port_list.v[i], 1, 65535, &port, &err) == 0)
+			conf.ignore_port[port / 8] |= (uint8_t)(1 << (port % 8));
+	if (o.check) {
+		opts_print(&o, stdout);
+		exit(0);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "collector", required_argument, NULL, 'c' },
-		{ "stdout", no_argument, NULL, 's' },
-		{ "host", required_argument, NULL, 'n' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "heartbeat", required_argument, NULL, 1 },
-		{ "reconnect-max", required_argument, NULL, 2 },
-		{ "state-dir", required_argument, NULL, 3 },
-		{ "spool-max", required_argument, NULL, 4 },
-		{ "selftest-rate", required_argument, NULL, 5 },
-		{ "no-usb", no_argument, NULL, 6 },
-		{ "no-net", no_argument, NULL, 7 },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "read", required_argument, NULL, 'r' },
-		{ "lan", required_argument, NULL, 8 },
-		{ "ignore-port", required_argument, NULL, 9 },
-		{ "ip-filter", required_argument, NULL, 10 },
-		{ "flow-idle", required_argument, NULL, 11 },
-		{ "flow-active", required_argument, NULL, 12 },
-		{ "stats", required_argument, NULL, 13 },
-		{ "insecure", no_argument, NULL, 14 },
-		{ "tls-ca", required_argument, NULL, 15 },
-		{ "tls-cert", required_argument, NULL, 16 },
-		{ "tls-key", required_argument, NULL, 17 },
-		{ "enroll", required_argument, NULL, 18 },
-		{ "enroll-secret", required_argument, NULL, 19 },
-		{ "user", required_argument, NULL, 'u' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	char		 hostbuf[256], reset[256], err[TLS_ERR_MAX];
 	struct record	 r;
 	int		 lock = -1;
-	int		 ch, i, to_stdout = 0, foreground = 0, verbose = 0;
-	long long	 port;
+	int		 i, to_stdout, foreground, verbose;
 
-	while ((ch = getopt_long(argc, argv, "c:sn:F:i:r:u:fvhV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf.collector = optarg;
-			break;
-		case 's':
-			to_stdout = 1;
-			break;
-		case 'n':
-			conf.host = optarg;
-			break;
-		case 'F':
-			if (format_parse(optarg, &conf.format) == -1) {
-				fprintf(stderr, "labwatch-agent: --format %s: "
-				    "use text or json\n", optarg);
-				exit(2);
-			}
-			break;
-		case 1:
-			conf.heartbeat = (int)num_arg("heartbeat", optarg, 1,
-			    3600);
-			break;
-		case 2:
-			conf.reconnect_max = (int)num_arg("reconnect-max",
-			    optarg, 1, 3600);
-			break;
-		case 3:
-			conf.state_dir = optarg;
-			conf.state_dir_set = 1;
-			break;
-		case 4:
-			conf.spool_max = (size_t)num_arg("spool-max", optarg,
-			    65536, 1LL << 40);
-			break;
-		case 5:
-			conf.selftest_rate = (int)num_arg("selftest-rate",
-			    optarg, 1, 1000000);
-			break;
-		case 6:
-			conf.no_usb = 1;
-			break;
-		case 7:
-			conf.no_net = 1;
-			break;
-		case 'i':
-			conf.interfaces = xreallocarray(conf.interfaces,
-			    (size_t)conf.ninterfaces + 1, sizeof(char *));
-			conf.interfaces[conf.ninterfaces++] = optarg;
-			break;
-		case 'r':
-			conf.read_file = optarg;
-			break;
-		case 8:
-			conf.lan = xreallocarray(conf.lan, (size_t)conf.nlan + 1,
-			    sizeof(char *));
-			conf.lan[conf.nlan++] = optarg;
-			break;
-		case 9:
-			conf.ignore_port_set = 1;
-			if (strcmp(optarg, "none") == 0)
-				break;
-			port = num_arg("ignore-port", optarg, 1, 65535);
-			conf.ignore_port[port / 8] |= (uint8_t)(1 << (port % 8));
-			break;
-		case 10:
-			conf.ip_filter = optarg;
-			conf.ip_filter_set = 1;
-			break;
-		case 11:
-			conf.flow_idle_us = num_arg("flow-idle", optarg, 1,
-			    3600) * 1000000;
-			break;
-		case 12:
-			conf.flow_active_us = num_arg("flow-active", optarg, 1,
-			    86400) * 1000000;
-			break;
-		case 13:
-			conf.stats_interval = (int)num_arg("stats", optarg, 1,
-			    86400);
-			break;
-		case 14:
-			conf.insecure = 1;
-			break;
-		case 15:
-			conf.tls_ca = optarg;
-			break;
-		case 16:
-			conf.tls_cert = optarg;
-			break;
-		case 17:
-			conf.tls_key = optarg;
-			break;
-		case 18:
-			conf.enroll = optarg;
-			break;
-		case 19:
-			conf.enroll_secret = optarg;
-			break;
-		case 'u':
-			conf.user = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			usage(0);
-		case 'V':
-			printf("labwatch-agent %s\n", LABWATCH_VERSION);
-			exit(0);
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc || (conf.collector != NULL) + to_stdout +
-	    (conf.enroll != NULL) != 1) {
-		fprintf(stderr, "labwatch-agent: give one of --collector "
-		    "HOST:PORT, --stdout or --enroll HOST:PORT\n");
-		usage(2);
-	}
-	if (conf.enroll != NULL && conf.insecure) {
-		fprintf(stderr, "labwatch-agent: --enroll needs TLS; not with "
-		    "--insecure\n");
-		exit(2);
-	}
+	agent_options(argc, argv);
+	to_stdout = conf.to_stdout;
+	foreground = conf.foreground;
+	verbose = conf.verbose;
 	if (conf.collector != NULL && !conf.insecure)
 		tls_setup();
 	if (conf.host == NULL) {
@@ -557,6 +402,8 @@ main(int argc, char *argv[])
 		} else
 			net_on = 1;
 	}
+	if (conf.pidfile != NULL)
+		service_pidfile(conf.pidfile);
 	if (priv_start(&conf, conf.user) == -1)
 		exit(1);
 	if ((base = event_base_new()) == NULL)
@@ -601,7 +448,9 @@ main(int argc, char *argv[])
 		health_degraded("net", "cannot capture");
 	}
 
+	service_ready(base);
 	event_base_dispatch(base);
+	service_stopping();
 	/* Already stopping: a second request must not cut the cleanup. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* labwatch-agent: what its modules share. */
 #ifndef LABWATCH_AGENT_H
 #define LABWATCH_AGENT_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "opts.h"
 #include "record.h"
 
 #define CAPTURE_SNAPLEN	4096	/* bytes of a packet kept: a ClientHello */
@@ -51,7 +53,19 @@ struct agent_conf {
 	const char	*enroll;	/* --enroll HOST:PORT */
 	const char	*enroll_secret;
 	const char	*user;		/* --user: the worker runs as */
+
+	/* As options.c reads them; agent.c derives the fields above. */
+	int		 to_stdout;	/* --stdout */
+	long long	 spool_max_ll;
+	struct opt_list	 interface_list, lan_list, port_list;
+	int		 flow_idle, flow_active;	/* seconds */
+	const char	*pidfile;
+	int		 foreground, verbose;
 };
+
+/* options.c: the option table. */
+extern const struct opt	agent_opts[];
+extern const size_t	agent_nopts;
 
 /*
  * Where a monitor's records go, handed in at init: monitors call nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libpcap: live capture on the PC's interfaces (non-blocking, each fd in the
  * event loop, a kernel BPF filter) or replay of a capture file (--read) as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The conversation table: a chained hash with two time-ordered lists. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The conversation table: packets in, conversation records out.  A
  * conversation is (protocol, initiator, responder, responder port); it ends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Packet decoding: link, network and transport headers, bounded reads only. */
 #include <string.h>
 

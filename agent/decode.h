@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Packet decoding: captured bytes to a parsed packet, no I/O, no state.
  * Every header is read through the bounded reader; nothing past the captured

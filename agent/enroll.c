@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * --enroll: this PC gets its certificate from the collector.  The key is
  * made here and never leaves the PC; the collector sees a certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The merge table of fanwatch.c, pure: repeats within a window, bounded. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The merge table of fanwatch.c, pure: file events of one kind, by one
  * process, on one path, within a window of the first are one entry with a

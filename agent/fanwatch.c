@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Files written to and read from USB mounts, through fanotify: one
  * notification group per mount, marked on the whole mount for

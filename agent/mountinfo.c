@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Parsing of /proc/self/mountinfo lines, pure. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Parsing of /proc/self/mountinfo lines, pure. */
 #ifndef LABWATCH_MOUNTINFO_H
 #define LABWATCH_MOUNTINFO_H

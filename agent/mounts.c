@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * USB mounts: /proc/self/mountinfo is watched for change (the kernel flags
  * POLLPRI/POLLERR on it after every mount and unmount; a small epoll set

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Names for conversations: TLS SNI, HTTP Host, DNS answers. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Names for internet conversations: the TLS ClientHello SNI (over TCP, or
  * in QUIC Initial packets), the HTTP/1.x Host header, and a bounded cache of DNS answers (address to the name that

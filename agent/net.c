@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The network monitor's middle: decoded packets go to the conversation
  * table, DNS answers to the name cache, neighbours to netdev.c; ended

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * New devices on the LAN: the first time a (MAC, IP) pair shows up in ARP
  * or neighbour discovery, a net.device record.  Known pairs are kept in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * QUIC v1 Initial packets (RFC 9000, 9001): removes the header protection
  * and decrypts the payload with the keys every observer can derive from

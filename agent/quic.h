@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* QUIC v1 Initial packets: what an observer can decrypt.  No I/O. */
 #ifndef LABWATCH_QUIC_H
 #define LABWATCH_QUIC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The agent's spool: segment files of RECORD frames in the state folder,
  * kept until the collector acknowledges them.  See spool.h.

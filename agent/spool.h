@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The agent's spool: every record handed to it is written to a segment file
  * in the state folder before anything else happens to it, and stays there

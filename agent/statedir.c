@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The agent's state folder: one agent at a time (a lock naming its pid),
  * and only for the PC it was made on.  A folder copied with a master image

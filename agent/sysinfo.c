@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What agent.start says about this machine: kernel and interfaces. */
 #include <sys/socket.h>
 #include <sys/utsname.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The agent's connection to the collector.  Records go to the spool first
  * and wait there until the collector ACKs them; after a reconnect the agent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * USB devices through libudev: a scan of what is present at start
  * (coldplug), then a udev monitor for "usb" and "block" in the event loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the USB modules (usb.c, mounts.c, fanwatch.c) share: a USB device's
  * identity as usb.add saw it, and the block devices tied to one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* USB identity, pure: device ids, serial checks, interface classes. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * USB identity, pure: the stable device id, whether a serial number can be
  * trusted to tell devices apart, and the interface classes of a device read

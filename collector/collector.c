@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * labwatch-collector: receives records from the agents of a lab and writes
  * one log file per host.
@@ -8,21 +9,24 @@
 #include <event2/event.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "collector.h"
+#include "control.h"
 #include "enroll.h"
 #include "hostlog.h"
 #include "hostnet.h"
+#include "hoststat.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "log.h"
-#include "num.h"
 #include "privdrop.h"
+#include "service.h"
 #include "tls.h"
 #include "wake.h"
 #include "wire.h"
@@ -35,64 +39,39 @@
 #define ENROLL_DAYS	825	/* as labwatch-ca issues */
 
 static struct event_base	*base;
-static struct tls_files		 tls_files = {
-	.ca = TLS_DIR "ca.crt",
-	.cert = TLS_DIR "collector.crt",
-	.key = TLS_DIR "collector.key",
-	.crl = TLS_DIR "crl.pem",
+static struct collector_conf	 conf = {
+	.max_frame_int = WIRE_MAX_FRAME,
+	.max_conns = 4096,
+	.max_pending = 256,
+	.max_pending_addr = 16,
+	.handshake_timeout = 10,
+	.idle_timeout = 30,
+	.format = FORMAT_TEXT,
+	.sync = SYNC_BATCH,
+	.log_dir = DEFAULT_LOGDIR,
+	.state_dir = DEFAULT_STATEDIR,
+	.user = "labwatch",
+	.control = "/run/labwatch/collector.sock",
+	.alert_timeout = 10,
+	.alert_max = 4,
+	.alert_interval = 60,
+	.tls = {
+		.ca = TLS_DIR "ca.crt",
+		.cert = TLS_DIR "collector.crt",
+		.key = TLS_DIR "collector.key",
+		.crl = TLS_DIR "crl.pem",
+	},
+	.enroll = {
+		.hosts = "",
+		.secret = "/etc/labwatch/enroll.hash",
+		.ca_dir = "/etc/labwatch/ca",
+		.days = ENROLL_DAYS,
+	},
 };
 static int			 crl_given;	/* --tls-crl: it must load */
-static int			 insecure;
 static int			 wake_timeout = 180;	/* seconds */
-
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-"usage: labwatch-collector [options]\n"
-"  -l, --listen ADDR:PORT      listen here (repeatable; [v6]:port for IPv6;\n"
-"                              default " DEFAULT_LISTEN ")\n"
-"  -d, --log-dir DIR           per-host log files go here (default\n"
-"                              " DEFAULT_LOGDIR ")\n"
-"  -F, --format text|json      log line format (default text)\n"
-"  -s, --state-dir DIR         last stored record per host stream (default\n"
-"                              " DEFAULT_STATEDIR ")\n"
-"      --sync always|batch|never\n"
-"                              when an ACK is sent: after fdatasync of each\n"
-"                              batch, after a group fdatasync in a thread\n"
-"                              (default), or once written\n"
-"  -u, --user USER             run as USER once the sockets are open\n"
-"                              (default labwatch, else nobody; root only\n"
-"                              when given: --user root)\n"
-"      --insecure              plaintext, no authentication (tests only)\n"
-"      --tls-ca FILE           agents' certificates must chain to this CA\n"
-"                              (default " TLS_DIR "ca.crt)\n"
-"      --tls-cert FILE         the collector's certificate (default\n"
-"                              " TLS_DIR "collector.crt)\n"
-"      --tls-key FILE          its private key, mode 600 (default\n"
-"                              " TLS_DIR "collector.key)\n"
-"      --tls-crl FILE          revoked certificates (default\n"
-"                              " TLS_DIR "crl.pem, if present)\n"
-"      --enroll-hosts PATTERNS host names that may enrol, e.g. 'pc[01-40]'\n"
-"                              (default none: enrolment off)\n"
-"      --enroll-secret FILE    hash of the enrolment secret (default\n"
-"                              /etc/labwatch/enroll.hash)\n"
-"      --enroll-ca DIR         labwatch-ca folder that signs (default\n"
-"                              /etc/labwatch/ca)\n"
-"      --max-pending N         connections before HELLO (default 256)\n"
-"      --max-pending-per-addr N  ... from one address (default 16)\n"
-"  -p, --pidfile FILE          write the process id here (for logrotate)\n"
-"      --max-conns N           most agents connected at once (default 4096)\n"
-"      --max-frame BYTES       largest frame payload (default 65536)\n"
-"      --handshake-timeout S   seconds an agent has to say HELLO (default 10)\n"
-"      --idle-timeout S        seconds of silence after which a host is\n"
-"                              logged offline (default 30)\n"
-"  -f, --foreground            stay in the foreground, log to stderr\n"
-"  -v, --verbose               log debug messages\n"
-"  -h, --help                  this text\n"
-"  -V, --version               print the version\n");
-	exit(status);
-}
+static int			 control_given;	/* --control: it must work */
+static struct alert_conf	 alerts;
 
 /*
  * Warns about files the collector will need again once it runs as u: the
@@ -101,13 +80,13 @@ usage(int status)
 static void
 privdrop_check_files(const struct privdrop_user *u, const char *ca_dir)
 {
-	const char	*files[] = { tls_files.key, tls_files.cert,
-			    tls_files.ca, ca_dir };
+	const char	*files[] = { conf.tls.key, conf.tls.cert,
+			    conf.tls.ca, ca_dir };
 	struct stat	 st;
 	size_t		 i;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (insecure && i < 3)
+		if (conf.insecure && i < 3)
 			continue;
 		if (files[i] == NULL || stat(files[i], &st) == -1 ||
 		    st.st_uid == u->uid || (i > 0 && i < 3 &&
@@ -124,7 +103,7 @@ privdrop_check_files(const struct privdrop_user *u, const char *ca_dir)
 static SSL_CTX *
 tls_load(char *err, size_t errlen)
 {
-	struct tls_files	f = tls_files;
+	struct tls_files	f = conf.tls;
 
 	if (!crl_given && access(f.crl, F_OK) == -1)
 		f.crl = NULL;
@@ -146,6 +125,15 @@ tls_reload(void)
 	log_info("TLS certificate, key, CA and CRL reloaded");
 }
 
+/* SIGHUP or labwatchctl reload: logs reopened, TLS files reloaded. */
+static void
+collector_reload(void)
+{
+	hostlog_reopen_all();
+	if (!conf.insecure)
+		tls_reload();
+}
+
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -154,9 +142,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	if (sig == SIGHUP) {
-		hostlog_reopen_all();
-		if (!insecure)
-			tls_reload();
+		collector_reload();
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
@@ -166,173 +152,63 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(base, &tv);
 }
 
+/*
+ * Reads the options and collector.conf into conf and checks how they go
+ * together; a usage error exits 2 before anything is made.  With -n,
+ * prints the effective configuration and exits.
+ */
+static void
+collector_options(int argc, char *argv[])
+{
+	struct opts	o = {
+		.prog = "labwatch-collector",
+		.usage = "labwatch-collector [options]",
+		.tab = collector_opts, .n = collector_nopts, .conf = &conf,
+	};
+
+	opts_parse(&o, argc, argv, "/etc/labwatch/collector.conf");
+	if (conf.listen.n > MAX_LISTEN)
+		opts_fail(&o, "listen", "at most %d listen addresses",
+		    MAX_LISTEN);
+	if (conf.insecure && conf.enroll.hosts[0] != '\0')
+		opts_fail(&o, "enroll-hosts", "--enroll-hosts needs TLS; not "
+		    "with --insecure");
+	conf.max_frame = (uint32_t)conf.max_frame_int;
+	alerts.rules = &conf.alerts;
+	alerts.timeout = conf.alert_timeout;
+	alerts.max = conf.alert_max;
+	alerts.interval = conf.alert_interval;
+	if (alert_init(&alerts) == -1)
+		exit(2);
+	crl_given = opts_given(&o, "tls-crl");
+	control_given = opts_given(&o, "control");
+	if (o.check) {
+		opts_print(&o, stdout);
+		exit(0);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "log-dir", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "sync", required_argument, NULL, 5 },
-		{ "max-conns", required_argument, NULL, 1 },
-		{ "insecure", no_argument, NULL, 6 },
-		{ "tls-ca", required_argument, NULL, 7 },
-		{ "tls-cert", required_argument, NULL, 8 },
-		{ "tls-key", required_argument, NULL, 9 },
-		{ "tls-crl", required_argument, NULL, 10 },
-		{ "enroll-hosts", required_argument, NULL, 11 },
-		{ "enroll-secret", required_argument, NULL, 12 },
-		{ "enroll-ca", required_argument, NULL, 13 },
-		{ "max-pending", required_argument, NULL, 14 },
-		{ "max-pending-per-addr", required_argument, NULL, 15 },
-		{ "max-frame", required_argument, NULL, 2 },
-		{ "handshake-timeout", required_argument, NULL, 3 },
-		{ "idle-timeout", required_argument, NULL, 4 },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct collector_conf	 conf = {
-		.max_frame = WIRE_MAX_FRAME,
-		.max_conns = 4096,
-		.max_pending = 256,
-		.max_pending_addr = 16,
-		.handshake_timeout = 10,
-		.idle_timeout = 30,
-		.format = FORMAT_TEXT,
-		.sync = SYNC_BATCH,
-	};
-	const char	*listen[MAX_LISTEN], *logdir = DEFAULT_LOGDIR;
-	const char	*user = "labwatch", *statedir = DEFAULT_STATEDIR;
+	const char	*listen_default = DEFAULT_LISTEN;
+	struct control_conf ctl;
 	struct privdrop_user u;
 	int		 drop;
-	const char	*pidfile = NULL;
-	struct enroll_conf econf = {
-		.secret = "/etc/labwatch/enroll.hash",
-		.ca_dir = "/etc/labwatch/ca",
-		.days = ENROLL_DAYS,
-	};
 	char		 err[TLS_ERR_MAX];
 	SSL_CTX		*ctx = NULL;
 	struct rlimit	 rl;
-	FILE		*pf;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
-	int		 ch, i, nlisten = 0, foreground = 0, verbose = 0;
-	int		 lock_state, lock_logs;
+	int		 i, lock_state, lock_logs;
 
-	while ((ch = getopt_long(argc, argv, "l:d:F:u:s:p:fvhV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			if (nlisten == MAX_LISTEN) {
-				fprintf(stderr, "labwatch-collector: at most "
-				    "%d --listen\n", MAX_LISTEN);
-				exit(2);
-			}
-			listen[nlisten++] = optarg;
-			break;
-		case 'd':
-			logdir = optarg;
-			break;
-		case 'F':
-			if (format_parse(optarg, &conf.format) == -1) {
-				fprintf(stderr, "labwatch-collector: --format "
-				    "%s: use text or json\n", optarg);
-				exit(2);
-			}
-			break;
-		case 'u':
-			user = optarg;
-			break;
-		case 's':
-			statedir = optarg;
-			break;
-		case 'p':
-			pidfile = optarg;
-			break;
-		case 5:
-			if (hostlog_sync_parse(optarg, &conf.sync) == -1) {
-				fprintf(stderr, "labwatch-collector: --sync %s: "
-				    "use always, batch or never\n", optarg);
-				exit(2);
-			}
-			break;
-		case 6:
-			insecure = 1;
-			break;
-		case 7:
-			tls_files.ca = optarg;
-			break;
-		case 8:
-			tls_files.cert = optarg;
-			break;
-		case 9:
-			tls_files.key = optarg;
-			break;
-		case 10:
-			tls_files.crl = optarg;
-			crl_given = 1;
-			break;
-		case 11:
-			econf.hosts = optarg;
-			break;
-		case 12:
-			econf.secret = optarg;
-			break;
-		case 13:
-			econf.ca_dir = optarg;
-			break;
-		case 14:
-			conf.max_pending = (int)num_arg("max-pending", optarg, 1,
-			    1000000);
-			break;
-		case 15:
-			conf.max_pending_addr = (int)num_arg(
-			    "max-pending-per-addr", optarg, 1, 1000000);
-			break;
-		case 1:
-			conf.max_conns = (int)num_arg("max-conns", optarg, 1,
-			    1000000);
-			break;
-		case 2:
-			conf.max_frame = (uint32_t)num_arg("max-frame", optarg,
-			    1024, WIRE_MAX_FRAME_LIMIT);
-			break;
-		case 3:
-			conf.handshake_timeout = (int)num_arg(
-			    "handshake-timeout", optarg, 1, 3600);
-			break;
-		case 4:
-			conf.idle_timeout = (int)num_arg("idle-timeout",
-			    optarg, 3, 86400);
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			usage(0);
-		case 'V':
-			printf("labwatch-collector %s\n", LABWATCH_VERSION);
-			exit(0);
-		default:
-			usage(2);
-		}
+	collector_options(argc, argv);
+	if (conf.listen.n == 0) {
+		conf.listen.v = &listen_default;
+		conf.listen.n = 1;
 	}
-	if (optind != argc)
-		usage(2);
-	if (nlisten == 0)
-		listen[nlisten++] = DEFAULT_LISTEN;
 
-	log_init("labwatch-collector", 1, verbose);
+	log_init("labwatch-collector", 1, conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	/* A lab is many connections: take every descriptor we may. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -340,36 +216,31 @@ main(int argc, char *argv[])
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit(RLIMIT_NOFILE)");
 	}
-	if (!insecure && (ctx = tls_load(err, sizeof(err))) == NULL) {
+	if (!conf.insecure && (ctx = tls_load(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "labwatch-collector: %s\n(make the files with "
 		    "labwatch-ca, or run with --insecure on both sides for a "
 		    "plaintext test)\n", err);
 		exit(2);
 	}
-	if (insecure && econf.hosts != NULL && econf.hosts[0] != '\0') {
-		fprintf(stderr, "labwatch-collector: --enroll-hosts needs TLS; "
-		    "not with --insecure\n");
-		exit(2);
-	}
-	if (enroll_init(&econf, err, sizeof(err)) == -1) {
+	if (enroll_init(&conf.enroll, err, sizeof(err)) == -1) {
 		fprintf(stderr, "labwatch-collector: %s\n", err);
 		exit(2);
 	}
-	if (mkdir(statedir, 0700) == -1 && errno != EEXIST)
-		fatal("state folder %s", statedir);
+	if (mkdir(conf.state_dir, 0700) == -1 && errno != EEXIST)
+		fatal("state folder %s", conf.state_dir);
 	/* The folders become the user's: it writes them from now on. */
-	drop = geteuid() == 0 && strcmp(user, "root") != 0;
-	if (drop && (privdrop_lookup(user, &u) == -1 ||
-	    privdrop_chown_dir(statedir, &u) == -1 ||
-	    privdrop_chown_dir(logdir, &u) == -1))
+	drop = geteuid() == 0 && strcmp(conf.user, "root") != 0;
+	if (drop && (privdrop_lookup(conf.user, &u) == -1 ||
+	    privdrop_chown_dir(conf.state_dir, &u) == -1 ||
+	    privdrop_chown_dir(conf.log_dir, &u) == -1))
 		exit(1);
 	if (drop)
-		privdrop_check_files(&u, econf.hosts != NULL &&
-		    econf.hosts[0] != '\0' ? econf.ca_dir : NULL);
+		privdrop_check_files(&u, conf.enroll.hosts != NULL &&
+		    conf.enroll.hosts[0] != '\0' ? conf.enroll.ca_dir : NULL);
 	else if (geteuid() == 0)
 		log_warnx("running as root (--user root)");
-	if ((lock_state = lockfile_take(statedir, "state folder", err,
-	    sizeof(err))) == -1 || (lock_logs = lockfile_take(logdir,
+	if ((lock_state = lockfile_take(conf.state_dir, "state folder", err,
+	    sizeof(err))) == -1 || (lock_logs = lockfile_take(conf.log_dir,
 	    "log folder", err, sizeof(err))) == -1) {
 		fprintf(stderr, "labwatch-collector: %s\n", err);
 		exit(1);
@@ -378,31 +249,40 @@ main(int argc, char *argv[])
 		fatalx("cannot make the event base");
 	session_init(&conf);
 	session_set_tls(ctx);
-	if (insecure)
+	if (conf.insecure)
 		log_warnx("--insecure: agents are neither authenticated nor "
 		    "encrypted; anyone on the network can write any PC's log");
-	if (hostlog_init(base, logdir, statedir, conf.format, conf.sync,
+	if (hostlog_init(base, conf.log_dir, conf.state_dir, conf.format,
+	    conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
-	hostnet_init(statedir);
+	format_set_localtime(conf.localtime);
+	hostlog_each_host(hoststat_known);
+	hostnet_init(conf.state_dir);
 	wake_init(base, wake_timeout);
-	for (i = 0; i < nlisten; i++)
-		if (listener_add(base, listen[i]) == -1)
+	for (i = 0; i < conf.listen.n; i++)
+		if (listener_add(base, conf.listen.v[i]) == -1)
 			exit(1);
-	if (!foreground) {
+	ctl.path = conf.control;
+	ctl.enroll_ca = conf.enroll.ca_dir;
+	ctl.tls_crl = conf.tls.crl;
+	ctl.reload = collector_reload;
+	if (conf.control[0] != '\0' && control_init(base, &ctl) == -1 &&
+	    control_given)
+		exit(1);
+	if (conf.metrics != NULL && metrics_init(base, conf.metrics) == -1)
+		exit(1);
+	alert_attach(base);
+	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		log_init("labwatch-collector", 0, verbose);
+		log_init("labwatch-collector", 0, conf.verbose);
 		event_reinit(base);
 		lockfile_setpid(lock_state);
 		lockfile_setpid(lock_logs);
 	}
-	if (pidfile != NULL) {
-		if ((pf = fopen(pidfile, "w")) == NULL)
-			fatal("%s", pidfile);
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	}
+	if (conf.pidfile != NULL)
+		service_pidfile(conf.pidfile);
 	if (drop)
 		privdrop(&u);
 	for (i = 0; signos[i] != 0; i++) {
@@ -410,19 +290,25 @@ main(int argc, char *argv[])
 		evsignal_add(sigs[i], NULL);
 	}
 	log_info("labwatch-collector %s started, logs in %s (%s)",
-	    LABWATCH_VERSION, logdir, conf.format == FORMAT_JSON ? "json" :
+	    LABWATCH_VERSION, conf.log_dir, conf.format == FORMAT_JSON ? "json" :
 	    "text");
+	service_ready(base);
 	event_base_dispatch(base);
+	service_stopping();
 	/* Already stopping: a second request must not cut the cleanup. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 
 	session_free_all();
 	session_set_tls(NULL);
+	control_shutdown();
+	metrics_shutdown();
+	alert_shutdown();
 	listener_shutdown();
 	wake_shutdown();
 	hostlog_shutdown();
 	hostnet_shutdown();
+	hoststat_free();
 	enroll_shutdown();
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* labwatch-collector: what its modules share. */
 #ifndef LABWATCH_COLLECTOR_H
 #define LABWATCH_COLLECTOR_H
@@ -11,12 +12,16 @@
 
 #include <stdint.h>
 
+#include "enroll.h"
 #include "format.h"
 #include "hostlog.h"
 #include "hostname.h"
+#include "opts.h"
+#include "tls.h"
 
 struct collector_conf {
 	uint32_t	max_frame;		/* payload bytes */
+	int		max_frame_int;		/* ... as options.c reads it */
 	int		max_conns;		/* agents past HELLO */
 	int		max_pending;		/* connections before HELLO */
 	int		max_pending_addr;	/* ... from one address */
@@ -24,7 +29,22 @@ struct collector_conf {
 	int		idle_timeout;		/* seconds without a frame */
 	enum log_format	format;
 	enum sync_mode	sync;
+
+	struct opt_list	listen;			/* ADDR:PORT */
+	const char	*log_dir, *state_dir, *user, *pidfile;
+	const char	*control;		/* socket path; "" off */
+	const char	*metrics;		/* ADDR:PORT or NULL */
+	int		localtime;		/* text lines in local time */
+	struct opt_list	alerts;			/* alert rules */
+	int		alert_timeout, alert_max, alert_interval;
+	struct tls_files tls;
+	struct enroll_conf enroll;
+	int		insecure, foreground, verbose;
 };
+
+/* options.c: the option table. */
+extern const struct opt	collector_opts[];
+extern const size_t	collector_nopts;
 
 /* listener.c: accepting connections, within limits. */
 int	listener_add(struct event_base *, const char *);

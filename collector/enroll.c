@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Enrolment on the collector.  The secret is kept only as a salted
  * PBKDF2 hash and compared in constant time; failures from an address are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Enrolment: a lab PC sends its name, the lab's enrolment secret and a
  * certificate request over TLS; the collector signs it with the lab CA

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-host log files.  Every file is opened with openat() on the log folder
  * and O_NOFOLLOW, and only for names that hostname_ok() accepted, so nothing
@@ -24,6 +25,7 @@
 #include "hostlog.h"
 #include "hostname.h"
 #include "log.h"
+#include "metrics.h"
 #include "recover.h"
 #include "state.h"
 #include "syncer.h"
@@ -31,6 +33,7 @@
 
 #define RETRY_SEC	1	/* a failed write is tried again */
 #define ERROR_EVERY	60	/* seconds between repeats of an error */
+#define RENAMED_SEC	1	/* how often renamed logs are looked for */
 
 struct hostlog {
 	TAILQ_ENTRY(hostlog)	 entry;
@@ -68,6 +71,7 @@ static void			(*durable_cb)(void);
 static void			(*resume_cb)(void);
 static struct event		*retry_ev;	/* failed writes */
 static struct event		*round_ev;	/* next sync round */
+static struct event		*renamed_ev;	/* looks for rotated logs */
 static struct sync_job		 job;
 static struct sync_item		*items;
 static size_t			 items_cap;
@@ -76,20 +80,6 @@ static time_t			 state_error;
 
 static void	hostlog_round(void);
 static void	hostlog_round_done(struct sync_job *);
-
-int
-hostlog_sync_parse(const char *s, enum sync_mode *m)
-{
-	if (strcmp(s, "always") == 0)
-		*m = SYNC_ALWAYS;
-	else if (strcmp(s, "batch") == 0)
-		*m = SYNC_BATCH;
-	else if (strcmp(s, "never") == 0)
-		*m = SYNC_NEVER;
-	else
-		return -1;
-	return 0;
-}
 
 static struct hostlog *
 hostlog_find(const char *name, int create)
@@ -200,6 +190,25 @@ state_line_cb(const char *host, uint64_t stream, uint64_t seq, void *arg)
 	hl->accepted = hl->written = hl->durable = seq;
 }
 
+/*
+ * A log begun in the other --format: one file never mixes text and JSON,
+ * so the collector refuses to start (-1, logged).
+ */
+static int
+hostlog_format_differs(int fd, const char *name)
+{
+	const char	*fmt = logfmt == FORMAT_JSON ? "json" : "text";
+	char		 c;
+
+	if (pread(fd, &c, 1, 0) != 1 || (c == '{') == (logfmt == FORMAT_JSON))
+		return 0;
+	log_warnx("%s/%s is written in %s; this collector would write %s: "
+	    "refusing to mix them in one file (start with --format %s, or "
+	    "another --log-dir)", logdir_name, name, c == '{' ? "json" : "text",
+	    fmt, c == '{' ? "json" : "text");
+	return -1;
+}
+
 /* Repairs each host log and merges what it says with the state file. */
 static int
 hostlog_recover(void)
@@ -226,6 +235,11 @@ hostlog_recover(void)
 		if ((fd = hostlog_open(host, O_RDWR)) == -1) {
 			log_warn("%s/%s", logdir_name, de->d_name);
 			continue;
+		}
+		if (hostlog_format_differs(fd, de->d_name) == -1) {
+			close(fd);
+			closedir(d);
+			return -1;
 		}
 		memset(&rc, 0, sizeof(rc));
 		if (recover_log(fd, de->d_name, &rc) == -1)
@@ -279,6 +293,53 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 		resume_cb();
 }
 
+/* Reopens one log by name: a new file took its place. */
+static void
+hostlog_reopen(struct hostlog *hl)
+{
+	int	fd;
+
+	hostlog_flush(hl);
+	if ((fd = hostlog_open(hl->name, O_WRONLY)) == -1) {
+		hostlog_error(hl, "reopening");
+		return;
+	}
+	/* A round under way holds its own dup of the old file. */
+	close(hl->fd);
+	hl->fd = fd;
+}
+
+/*
+ * Every second: a log renamed or removed under us (logrotate without a
+ * signal, an admin's mv) is reopened by name, so nothing more goes to the
+ * old file.
+ */
+static void
+renamed_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	 tv = { RENAMED_SEC, 0 };
+	struct hostlog	*hl;
+	struct stat	 open_st, name_st;
+	char		 path[HOSTNAME_PATH_MAX];
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	TAILQ_FOREACH(hl, &hostlogs, entry) {
+		if (hl->fd == -1 || fstat(hl->fd, &open_st) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s.log", hl->name);
+		if (fstatat(logdir_fd, path, &name_st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && name_st.st_ino == open_st.st_ino &&
+		    name_st.st_dev == open_st.st_dev)
+			continue;
+		log_info("%s/%s: renamed or removed; writing a new one",
+		    logdir_name, path);
+		hostlog_reopen(hl);
+	}
+	evtimer_add(renamed_ev, &tv);
+}
+
 static void
 round_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -325,8 +386,19 @@ hostlog_init(struct event_base *base, const char *logdir,
 	buf_init(&job.state);
 	retry_ev = evtimer_new(base, retry_cb, NULL);
 	round_ev = evtimer_new(base, round_cb, NULL);
+	renamed_ev = evtimer_new(base, renamed_cb, NULL);
+	renamed_cb(-1, 0, NULL);
 	syncer_init(base, statedir_fd, hostlog_round_done);
 	return 0;
+}
+
+void
+hostlog_each_host(void (*cb)(const char *))
+{
+	struct hostlog	*hl;
+
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		cb(hl->name);
 }
 
 struct hostlog *
@@ -453,6 +525,8 @@ hostlog_flush(struct hostlog *hl)
 		return 0;
 	if (hostlog_write(hl) == -1) {
 		hostlog_error(hl, "write failed; holding its records back");
+		if (!hl->failed)
+			metrics_inc(METRIC_WRITE_ERRORS);
 		hl->failed = 1;
 		if (!evtimer_pending(retry_ev, NULL))
 			evtimer_add(retry_ev, &tv);
@@ -584,20 +658,10 @@ void
 hostlog_reopen_all(void)
 {
 	struct hostlog	*hl;
-	int		 fd;
 
-	TAILQ_FOREACH(hl, &hostlogs, entry) {
-		if (hl->fd == -1)
-			continue;
-		hostlog_flush(hl);
-		if ((fd = hostlog_open(hl->name, O_WRONLY)) == -1) {
-			hostlog_error(hl, "reopening");
-			continue;
-		}
-		/* A round under way holds its own dup of the old file. */
-		close(hl->fd);
-		hl->fd = fd;
-	}
+	TAILQ_FOREACH(hl, &hostlogs, entry)
+		if (hl->fd != -1)
+			hostlog_reopen(hl);
 	log_info("log files reopened");
 }
 
@@ -607,6 +671,8 @@ hostlog_shutdown(void)
 	struct hostlog	*hl;
 
 	syncer_shutdown();
+	if (renamed_ev != NULL)
+		event_free(renamed_ev);
 	TAILQ_FOREACH(hl, &hostlogs, entry)
 		if (hostlog_write(hl) == -1 && hl->pending.len > 0)
 			hostlog_error(hl, "records lost at shutdown");

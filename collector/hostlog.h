@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-host log files in the log folder, and how far each host's stream is
  * stored: accepted (formatted, maybe not yet written), written, durable.
@@ -28,8 +29,8 @@ struct hostlog;
  */
 int	 hostlog_init(struct event_base *, const char *, const char *,
 	    enum log_format, enum sync_mode, void (*)(void), void (*)(void));
-/* Parses always|batch|never. */
-int	 hostlog_sync_parse(const char *, enum sync_mode *);
+/* Calls cb with the name of every host the logs and the state know. */
+void	 hostlog_each_host(void (*)(const char *));
 /*
  * Returns the log of host (a name hostname_ok accepted), opening
  * <dir>/<host>.log on first use; NULL with errno if it cannot be opened.

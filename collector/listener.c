@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Accepting agent connections: an explicit large backlog (a lab boots at
  * once), a cap on connections, and on EMFILE a pause instead of a spin.

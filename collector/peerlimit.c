@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Per-address log and failure limits in a small fixed table. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-address memory for what a peer may cost: how often a complaint about
  * it is logged, and how many failed attempts (handshakes, enrolments) it

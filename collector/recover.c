@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Reading a host's log back at start: torn last line, stream, last seq. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What a host's log says about its stream, read back at start: the stream
  * of the last host.connect and the highest sequence number stored after it.

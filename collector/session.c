@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One agent connection: frames in, records to the host's log, ACKs out once
  * the records are stored as --sync says.  A peer that breaks the protocol
@@ -25,13 +26,16 @@
 #include <time.h>
 
 #include "addr.h"
+#include "alert.h"
 #include "collector.h"
 #include "escape.h"
 #include "hostlog.h"
+#include "hoststat.h"
 #include "enroll.h"
 #include "hostname.h"
 #include "hostnet.h"
 #include "log.h"
+#include "metrics.h"
 #include "peerlimit.h"
 #include "tls.h"
 #include "wake.h"
@@ -70,6 +74,7 @@ struct session {
 	struct hostlog		*log;
 	uint64_t		 acked;		/* last seq ACKed */
 	uint64_t		 stored;	/* records accepted */
+	int64_t			 unacked_since;	/* µs; 0: all ACKed */
 	int64_t			 started;	/* µs, at HELLO */
 	struct record		 rec;		/* decode scratch */
 	struct buf		 out;		/* encode scratch */
@@ -169,6 +174,7 @@ session_log_event(struct session *s, const char *event, const char *reason,
 		record_add_duration(&r, "duration", r.ts_us - s->started);
 	}
 	hostlog_append(s->log, &r);
+	alert_record(s->host, &r);
 	record_free(&r);
 }
 
@@ -202,6 +208,7 @@ session_end(struct session *s, const char *reason, const char *detail)
 	session_log_event(s, offline ? "host.offline" : "host.disconnect",
 	    reason, detail);
 	hostlog_set_offline(s->log, offline);
+	hoststat_disconnect(s->host, record_now());
 	hostlog_flush(s->log);
 	hostlog_put(s->log);
 	s->log = NULL;
@@ -278,6 +285,10 @@ session_ack(struct session *s)
 		wire_put_ack(&s->out, durable);
 		session_send(s);
 		s->acked = durable;
+		if (s->unacked_since != 0) {
+			metrics_ack_latency(record_now() - s->unacked_since);
+			s->unacked_since = 0;
+		}
 	}
 }
 
@@ -400,6 +411,7 @@ session_tls_failed(struct session *s)
 	SSL		*ssl = bufferevent_openssl_get_ssl(s->bev);
 	unsigned long	 err = bufferevent_get_openssl_error(s->bev);
 
+	metrics_inc(METRIC_HANDSHAKE_FAILURES);
 	session_complain(s, "TLS handshake failed: %s",
 	    tls_handshake_error(ssl, err));
 	while (bufferevent_get_openssl_error(s->bev) != 0)
@@ -455,6 +467,7 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (s->state == S_HELLO) {
 		if (s->tls && !s->secure) {
+			metrics_inc(METRIC_HANDSHAKE_FAILURES);
 			session_complain(s, "no TLS handshake within %d s",
 			    conf->handshake_timeout);
 			session_free(s);
@@ -656,6 +669,10 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 		hostlog_set_offline(s->log, 0);
 	}
 	session_log_event(s, "host.connect", NULL, NULL);
+	buf_init(&esc);
+	hoststat_connect(s->host, s->peer, escape_cstr(&esc, h.software,
+	    h.software_len), s->cert != NULL ? s->identity : "", s->started);
+	buf_free(&esc);
 	w.last_seq = s->acked;
 	w.heartbeat_ms = (uint32_t)conf->idle_timeout * 1000;
 	w.max_frame = conf->max_frame;
@@ -756,9 +773,14 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 		if (s->rec.event.len == 11 && memcmp(record_bytes(&s->rec) +
 		    s->rec.event.off, "agent.start", 11) == 0)
 			hostnet_learn(s->host, &s->rec);
+		hoststat_record(s->host, &s->rec, WIRE_HDR_LEN + len,
+		    hoststat_today(s->rec.ts_us));
+		alert_record(s->host, &s->rec);
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;
+	if (s->unacked_since == 0)
+		s->unacked_since = record_now();
 }
 
 /*
@@ -822,6 +844,7 @@ session_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 			    "bad HEARTBEAT: %s", err);
 			break;
 		}
+		hoststat_heartbeat(s->host, &s->rec);
 		/* The ACK is the agent's sign that we are alive. */
 		wire_put_ack(&s->out, s->acked);
 		session_send(s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The collector's state file: last stored sequence number per stream. */
 #include <errno.h>
 #include <fcntl.h>

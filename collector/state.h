@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The collector's state file: for each host, the stream it last spoke and
  * the last sequence number of that stream stored durably.  Written whole and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Making host logs durable off the event loop: see syncer.h. */
 #include <errno.h>
 #include <fcntl.h>

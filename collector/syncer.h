@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Making host logs durable off the event loop: a thread runs fdatasync on
  * the logs written since the last round and then replaces the state file,

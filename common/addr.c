@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket address parsing and printing for options and log lines. */
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -27,7 +28,7 @@ addr_split(const char *s, char *host, size_t hostlen, char port[ADDR_PORT_MAX],
 		s++;
 	} else {
 		if ((colon = strrchr(s, ':')) == NULL) {
-			*err = "expected HOST:PORT";
+			*err = "the port is missing (HOST:PORT)";
 			return -1;
 		}
 		len = (size_t)(colon - s);

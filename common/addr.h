@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket address parsing and printing for options and log lines. */
 #ifndef LABWATCH_ADDR_H
 #define LABWATCH_ADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A growable byte buffer for building frames and log lines. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A growable byte buffer for building frames and log lines. */
 #ifndef LABWATCH_BUF_H
 #define LABWATCH_BUF_H

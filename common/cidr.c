@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Prefix sets: a binary trie per address family over one node array. */
 #include <arpa/inet.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Sets of IPv4 and IPv6 prefixes with a label each, in a binary trie: a
  * lookup walks at most 32 or 128 nodes whatever the size of the set.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Escaping of untrusted strings for the two log formats. */
 #include "escape.h"
 

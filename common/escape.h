@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Escaping of untrusted strings for the two log formats.  Whatever the
  * input, the output holds no control byte (C0, DEL, C1), no line or

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: ISC */
 /* Formatting of records as log lines: text or JSON Lines. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -54,6 +56,43 @@ format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
 	out[27] = '\0';
 }
 
+static int	text_localtime;	/* text lines in local time */
+
+void
+format_set_localtime(int on)
+{
+	text_localtime = on;
+	tzset();
+}
+
+/* A time in a text line: UTC, or local time with its offset. */
+static void
+format_text_ts(struct buf *out, int64_t ts_us)
+{
+	char		ts[FORMAT_TS_LEN + 1];
+	int64_t		sec = ts_us / 1000000, usec = ts_us % 1000000;
+	struct tm	tm;
+	time_t		t;
+	long		off;
+
+	if (!text_localtime) {
+		format_ts(ts, ts_us);
+		buf_add(out, ts, FORMAT_TS_LEN);
+		return;
+	}
+	if (usec < 0) {
+		usec += 1000000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		memcpy(ts, "0000-00-00T00:00:00", 20);
+	off = tm.tm_gmtoff / 60;
+	buf_printf(out, "%s.%06ld%c%02ld:%02ld", ts, (long)usec,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
 static void
 format_value(struct buf *out, const struct record *r, const struct field *f,
     enum log_format fmt)
@@ -77,6 +116,10 @@ format_value(struct buf *out, const struct record *r, const struct field *f,
 		buf_add_str(out, f->v.b ? "true" : "false");
 		break;
 	case FIELD_TIME:
+		if (fmt != FORMAT_JSON) {
+			format_text_ts(out, f->v.i);
+			break;
+		}
 		format_ts(ts, f->v.i);
 		if (fmt == FORMAT_JSON)
 			buf_add_u8(out, '"');
@@ -118,8 +161,8 @@ format_record(struct buf *out, const struct record *r, enum log_format fmt)
 	char		 ts[FORMAT_TS_LEN + 1];
 	uint32_t	 i;
 
-	format_ts(ts, r->ts_us);
 	if (fmt == FORMAT_JSON) {
+		format_ts(ts, r->ts_us);
 		buf_add_str(out, "{\"ts\":\"");
 		buf_add(out, ts, FORMAT_TS_LEN);
 		buf_add_str(out, "\",\"host\":");
@@ -140,7 +183,7 @@ format_record(struct buf *out, const struct record *r, enum log_format fmt)
 		buf_add_str(out, "}\n");
 		return;
 	}
-	buf_add(out, ts, FORMAT_TS_LEN);
+	format_text_ts(out, r->ts_us);
 	buf_add_u8(out, ' ');
 	escape_text(out, (const uint8_t *)host, strlen(host));
 	buf_add_u8(out, ' ');

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Formatting of records as log lines: text or JSON Lines. */
 #ifndef LABWATCH_FORMAT_H
 #define LABWATCH_FORMAT_H
@@ -18,6 +19,12 @@ enum log_format {
 int	format_parse(const char *, enum log_format *);
 /* Writes ts_us as RFC 3339 UTC with microseconds and a NUL. */
 void	format_ts(char [FORMAT_TS_LEN + 1], int64_t);
+/*
+ * Text lines in local time with the UTC offset
+ * (2026-11-22T05:25:24.589150+01:00) from now on; UTC by default.  JSON
+ * stays in UTC.
+ */
+void	format_set_localtime(int);
 /* Appends the record as one line, newline included. */
 void	format_record(struct buf *, const struct record *, enum log_format);
 

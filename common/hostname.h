@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The check that makes a host name safe to use as a log file name. */
 #ifndef LABWATCH_HOSTNAME_H
 #define LABWATCH_HOSTNAME_H

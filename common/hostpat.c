@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Host name patterns: '*', '?', "[A-B]" number ranges. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host name patterns for allowlists such as --enroll-hosts: "pc[01-40]",
  * "lab2-*".  A list is patterns separated by commas or spaces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One daemon per folder: flock(2) on a lock file naming its holder. */
 #include <sys/file.h>
 

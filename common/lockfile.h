@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One daemon per folder: an exclusive flock(2) on a lock file inside it,
  * held for the life of the process, with the holder's process id written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: stderr in the foreground, syslog otherwise. */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 static const char	*log_ident = "labwatch";
 static int		 log_foreground = 1;
 static int		 log_verbose;
+static int		 log_stamp;	/* stderr is not the journal */
 
 void
 log_init(const char *ident, int foreground, int verbose)
@@ -21,22 +23,33 @@ log_init(const char *ident, int foreground, int verbose)
 	log_verbose = verbose;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* journald stamps lines itself; elsewhere a line says when. */
+	log_stamp = getenv("JOURNAL_STREAM") == NULL;
 	tzset();
 }
 
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char	msg[1024];
-	int	saved = errno;
-	size_t	n;
+	struct timespec	ts;
+	struct tm	tm;
+	char		msg[1024], stamp[32];
+	int		saved = errno;
+	size_t		n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
-	if (log_foreground) {
+	if (log_foreground && log_stamp) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp,
+		    ts.tv_nsec / 1000000, log_ident, msg);
+		fflush(stderr);
+	} else if (log_foreground) {
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 		fflush(stderr);
 	} else

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: stderr in the foreground, syslog otherwise. */
 #ifndef LABWATCH_LOG_H
 #define LABWATCH_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The one range-checked number parser for options and configuration. */
 #include <errno.h>
 #include <limits.h>

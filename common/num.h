@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The one range-checked number parser for options and configuration. */
 #ifndef LABWATCH_NUM_H
 #define LABWATCH_NUM_H

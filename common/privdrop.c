@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Dropping root for good once what needs it is open. */
 #include <sys/prctl.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Dropping root for good once what needs it is open. */
 #ifndef LABWATCH_PRIVDROP_H
 #define LABWATCH_PRIVDROP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A bounded reader over untrusted bytes.  Every getter checks what is left
  * and returns -1 without moving when the data is short, so a parser never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The record model shared by agent and collector. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The record model shared by agent and collector: a timestamped, sequenced
  * event with typed fields.  Field bytes live either in the record's own arena

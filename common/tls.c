@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* TLS contexts for the agent-collector link. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TLS contexts for the agent-collector link (OpenSSL): mutual
  * authentication against the lab CA, TLS 1.2 at least, a CRL where given,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The agent-collector wire protocol: frame codec, no I/O. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The agent-collector wire protocol: length-prefixed frames, no I/O here.
  * common/PROTOCOL.md is the reference; keep the two in step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Taking whole frames out of a libevent input buffer. */
 #include "wire_ev.h"
 

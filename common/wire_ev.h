@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Taking whole frames out of a libevent input buffer. */
 #ifndef LABWATCH_WIRE_EV_H
 #define LABWATCH_WIRE_EV_H

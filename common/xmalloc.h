@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Allocation that cannot fail: out of memory is fatal. */
 #ifndef LABWATCH_XMALLOC_H
 #define LABWATCH_XMALLOC_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """make demo: a whole virtual lab on this machine, with the real binaries.
 
 A collector and four lab PCs, each in its own network namespace on one
@@ -155,28 +156,53 @@ def agent_tls(pc):
             "--tls-key", os.path.join(d, "agent.key")]
 
 
+CONTROL = os.path.join(DEMO, "collector.sock")
+
+
+def write_conf(path, settings):
+    """A configuration file as an admin writes one: key value lines."""
+    with open(path, "w") as f:
+        f.write("# written by make demo (labwatch.conf(5))\n")
+        for key, value in settings:
+            f.write("%s %s\n" % (key, value))
+    return path
+
+
 def start_collector():
+    conf = write_conf(os.path.join(DEMO, "collector.conf"), [
+        ("listen", "10.77.0.1:%d" % PORT), ("log-dir", LOGS),
+        ("state-dir", os.path.join(DEMO, "collector-state")),
+        ("control", CONTROL),
+        ("tls-ca", os.path.join(CA, "ca.crt")),
+        ("tls-cert", os.path.join(CA, "servers", "10.77.0.1.crt")),
+        ("tls-key", os.path.join(CA, "servers", "10.77.0.1.key")),
+        ("tls-crl", os.path.join(CA, "crl.pem")),
+        ("enroll-hosts", "pc[01-40]"),
+        ("enroll-secret", os.path.join(CA, "enroll.hash")),
+        ("enroll-ca", CA)])
     bg("collector", os.path.join(BUILD, "labwatch-collector"), "-f",
-       "-l", "10.77.0.1:%d" % PORT, "-d", LOGS,
-       "-s", os.path.join(DEMO, "collector-state"),
-       "--tls-ca", os.path.join(CA, "ca.crt"),
-       "--tls-cert", os.path.join(CA, "servers", "10.77.0.1.crt"),
-       "--tls-key", os.path.join(CA, "servers", "10.77.0.1.key"),
-       "--tls-crl", os.path.join(CA, "crl.pem"),
-       "--enroll-hosts", "pc[01-40]",
-       "--enroll-secret", os.path.join(CA, "enroll.hash"),
-       "--enroll-ca", CA, host="srv")
+       "--config", conf, host="srv")
     time.sleep(0.3)
 
 
 def start_agent(pc, env=None):
-    args = [os.path.join(BUILD, "labwatch-agent"), "-f",
-            "--collector", "10.77.0.1:%d" % PORT, "--host", pc,
-            "--state-dir", os.path.join(DEMO, "state", pc),
-            "--heartbeat", "2", "--reconnect-max", "2",
-            "--ip-filter", os.path.join(ROOT, "agent", "ip.txt")
-            ] + agent_tls(pc)
-    bg("agent-" + pc, *args, host=pc, env=env)
+    d = os.path.join(DEMO, "pcs", pc)
+    conf = write_conf(os.path.join(d, "agent.conf"), [
+        ("collector", "10.77.0.1:%d" % PORT), ("host", pc),
+        ("state-dir", os.path.join(DEMO, "state", pc)),
+        ("heartbeat", 2), ("reconnect-max", 2),
+        ("ip-filter", os.path.join(ROOT, "agent", "ip.txt")),
+        ("tls-ca", os.path.join(d, "ca.crt")),
+        ("tls-cert", os.path.join(d, "agent.crt")),
+        ("tls-key", os.path.join(d, "agent.key"))])
+    bg("agent-" + pc, os.path.join(BUILD, "labwatch-agent"), "-f",
+       "--config", conf, host=pc, env=env)
+
+
+def labwatchctl(*args):
+    """Runs scripts/labwatchctl on the demo collector's control socket."""
+    print(sh(os.path.join(ROOT, "scripts", "labwatchctl"), "-s", CONTROL,
+             *args), end="")
 
 
 def wait_for(pred, timeout=10):
@@ -309,11 +335,13 @@ def main():
     wait_for(lambda: all(log_has(pc, "net.device") for pc in PCS), 15)
     time.sleep(3)
 
+    say("The admin's view: labwatchctl hosts")
+    labwatchctl("hosts")
+
     say("The agents stop")
     for pc in PCS:
         stop("agent-" + pc)
     time.sleep(1)
-    stop("collector")
 
     for pc in PCS:
         say("Log of %s (%s)" % (pc, os.path.join(LOGS, pc + ".log")))
@@ -326,7 +354,10 @@ def main():
         print("  " + p)
     print("  %s" % ("no problems" if not problems else
                     "%d problems" % len(problems)))
-    say("Done. Tail a host's log live with: tail -F %s/pc01.log" % LOGS)
+    print("  Logs stay in %s; tail one live with tail -F." % LOGS)
+    say("labwatchctl hosts: every PC seen, now offline")
+    labwatchctl("hosts")
+    stop("collector")
     return 1 if problems else 0
 
 

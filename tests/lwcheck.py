@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """lwcheck: proves that host logs hold every record exactly once, in order.
 
 Reads the per-host logs of a collector's log folder (text or JSON lines,

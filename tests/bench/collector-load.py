@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The collector under load, side by side with rsyslog in the same run.
 
 labwatch: the real collector on a fresh folder, fed by tests/tools/lw-load

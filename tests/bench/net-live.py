@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The live half of `make bench`: agent CPU and kernel drops while an
 iperf3 TCP stream crosses a veth pair the agent captures on.
 

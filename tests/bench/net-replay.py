@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """`make bench`: labwatch-agent --read against its peers on one trace.
 
 Generates build/bench/trace.pcap once (scripts/gen-trace: 5 M packets,

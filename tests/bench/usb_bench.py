@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """USB bench (make bench), not a test: measures, on the real agent under a
 umockdev testbed,
   1. latency from a uevent to its record leaving the agent (read here from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the packet path: the first byte picks a link type,
  * the rest is a frame; what decodes goes through the conversation table and

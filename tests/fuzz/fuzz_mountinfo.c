@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the mountinfo line parser: the input is one line,
  * given without a NUL so a read past its end is caught.  A parsed line's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the USB identity parsers: the input is a device's
  * raw sysfs "descriptors" file, and also (NUL-terminated) an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the wire codec: the input is a stream of frames as
  * a collector would read it.  Each payload is decoded from a copy of exactly

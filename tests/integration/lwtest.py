@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared helpers for the labwatch integration tests.
 
 Plain python3 standard library.  A test program imports this module, runs
@@ -30,6 +31,7 @@ BUILD = os.path.join(ROOT, os.environ.get('B') or 'build')
 COLLECTOR = os.path.join(BUILD, 'labwatch-collector')
 AGENT = os.path.join(BUILD, 'labwatch-agent')
 LABWATCH_CA = os.path.join(ROOT, 'scripts', 'labwatch-ca')
+LABWATCHCTL = os.path.join(ROOT, 'scripts', 'labwatchctl')
 
 SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
                    'SUMMARY: AddressSanitizer', 'runtime error:',
@@ -396,9 +398,14 @@ def start_collector(port=None, logdir=None, fmt='text', listen=None,
         listen = '127.0.0.1:%d' % port
     args = [COLLECTOR, '-f', '-l', listen, '-d', logdir, '--format', fmt,
             '--state-dir', statedir] + collector_tls_args(tls)
+    # Each collector has its own control socket (labwatchctl -s).
+    control = os.path.join(tmpdir('ctl'), 'ctl.sock')
+    if '--control' not in extra:
+        args += ['--control', control]
     proc = start(args + list(extra), name)
     proc.port, proc.logdir, proc.fmt, proc.tls = port, logdir, fmt, tls
     proc.statedir = statedir
+    proc.control = control
     ok = wait_until(lambda: ' started, logs in ' in stderr_text(proc)
                     or not running(proc), 5)
     check('%s started on %s' % (name, listen),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the network integration tests (and the demo) share: where the
 binaries are, check(), which prints one TAP-style line per check and counts
 failures, and small programs run with python3 -c inside namespaces: a DNS

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """scripts/labwatch-ca, checked by readers other than the script: the
 openssl command line (verify, verify -crl_check, x509, pkey, crl), stat for
 file modes, Python's hashlib for the enrolment hash and Python's ssl module

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Fault injection: every record an agent accepted reaches its host's log
 exactly once and in order, whatever fails (issue 5).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A collector under attack from raw sockets keeps serving a good agent.
 
 One collector (text format, 1 s handshake timeout) and one well-behaved

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """tests/lwcheck.py, the exactly-once checker, against crafted host logs:
 it must pass good logs (text and JSON, rotated pairs, gaps that an
 agent.dropped record accounts for) and catch duplicates, reordering,

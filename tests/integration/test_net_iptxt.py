@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """scripts/build-ip-txt on small range files in each provider's published
 format (written here; documentation prefixes only), the shipped agent/ip.txt,
 and the agent loading the result (the filter applied to a fixture capture)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Live network test: lab PCs in network namespaces on a veth bridge, the
 agent capturing on pc1's interface.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Replays every capture in tests/fixtures/pcaps (provenance in its
 MANIFEST.tsv and README; the lw_* ones are written by
 tests/tools/make-captures) through labwatch-agent --read and compares its

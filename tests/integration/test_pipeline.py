@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The whole pipeline on loopback: real agents, a real collector, its logs.
 
 Agents pcA and pcB send to a collector (text format, then JSON): the logs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Trust on the link: TLS with per-host certificates, enrolment, and the
 probes a student at a lab PC would try (issue "Trust the link").
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """USB monitor, devices: the real agent and libudev against umockdev testbeds
 holding real recordings (tests/fixtures/README.md says what each proves).
 Coldplug and hotplug usb.add, usb.remove with the remembered identity, hubs

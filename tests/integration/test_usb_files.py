@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """USB monitor, storage: a real ext4 image on a real loop device stands in
 for the mocked stick's partition (its major:minor and UUID are written into
 the recording), is really mounted, and real files are written and read on

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The udev rule drop-in, run by the real udev rule engine: `udevadm test`
 under umockdev-wrapper sees mocked devices, and reads the rules file from a
 /run/udev/rules.d that exists only in a private mount namespace (unshare),

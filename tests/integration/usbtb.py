@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared by the USB tests and the USB bench: a umockdev testbed driving the
 real agent (libudev inside it talks to the testbed), loop-mounted ext4 images
 standing in for the USB stick's partition, and TAP-style checks.

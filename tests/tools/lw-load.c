@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * lw-load: a load generator that speaks the labwatch protocol as many
  * agents, one connection and one host name (load0001, load0002, ...) each.

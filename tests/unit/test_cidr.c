@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the prefix sets and the ip.txt loader (common/cidr.c). */
 #include <stdarg.h>
 #include <stddef.h>

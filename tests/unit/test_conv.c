@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the conversation table (agent/conv.c): exact counts. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for packet decoding (agent/decode.c): hand-built frames with
  * exact fields, every truncation of them, and real captures from

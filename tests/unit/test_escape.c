@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for UTF-8 decoding and escaping (common/escape.c). */
 #include <stdarg.h>
 #include <stddef.h>

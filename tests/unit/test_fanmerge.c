@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the file-event merge table (agent/fanmerge.c). */
 #include <stdarg.h>
 #include <stddef.h>

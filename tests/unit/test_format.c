@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for log line formatting (common/format.c). */
 #include <stdarg.h>
 #include <stddef.h>

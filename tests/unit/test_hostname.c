@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the host name check (common/hostname.c). */
 #include <stdarg.h>
 #include <stddef.h>

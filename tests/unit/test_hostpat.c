@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the enrolment allowlist patterns (common/hostpat.c), the
  * collector's namespaces (record_event_reserved) and the enrolment hash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the mountinfo line parser (agent/mountinfo.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for conversation names (agent/names.c). */
 #include <arpa/inet.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the range-checked number parser (common/num.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the bounded reader (common/rbuf.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for reading host logs back at start (collector/recover.c) and
  * the collector's state file (collector/state.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the agent's spool (agent/spool.c) on real files: order,
  * acknowledgement, resend after rewind, restart, a torn tail, overflow.

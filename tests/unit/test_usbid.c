@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the pure USB identity code (agent/usbid.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the wire codec (common/wire.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Alert rules, apart from any I/O:
+ *   alert NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]
+ * EVENT and each GLOB are shell patterns (fnmatch); FIELD host is the
+ * record's host.  A record matches when its event matches and every
+ * condition has a field whose value (true/false, a number, a string, or
+ * any item of a list) matches.
+ */
+#ifndef LABWATCH_ALERTRULE_H
+#define LABWATCH_ALERTRULE_H
+
+#include "record.h"
+
+#define ALERT_WORDS_MAX		32	/* conditions, or arguments */
+#define ALERT_NAME_MAX		64
+
+struct alert_rule {
+	char	 name[ALERT_NAME_MAX + 1];
+	char	*event;
+	char	*field[ALERT_WORDS_MAX], *glob[ALERT_WORDS_MAX];
+	int	 nconds;
+	char	*argv[ALERT_WORDS_MAX + 1];	/* NULL-terminated */
+	int	 argc;
+	char	*words;		/* the line, cut into the strings above */
+};
+
+/*
+ * Parses a rule (the value of an alert line).  The command must be an
+ * absolute path.  Returns 0, or -1 with *err.
+ */
+int	alertrule_parse(const char *, struct alert_rule *, const char **);
+void	alertrule_free(struct alert_rule *);
+/* Whether the record of host matches the rule. */
+int	alertrule_match(const struct alert_rule *, const char *,
+	    const struct record *);
+
+#endif
