@@ -318,7 +318,7 @@ priv_do_wake(const char *name, const uint8_t mac[6], char *why, size_t len)
 {
 	struct ifaddrs		*ifa, *a;
 	struct sockaddr_ll	 sll;
-	struct sockaddr_in	 sin;
+	struct sockaddr_in	 sin, mask;
 	uint8_t			 magic[WAKE_MAGIC_LEN];
 	unsigned int		 index;
 	int			 fd, one = 1, sent = 0, i;
@@ -344,10 +344,13 @@ priv_do_wake(const char *name, const uint8_t mac[6], char *why, size_t len)
 		for (a = ifa; a != NULL; a = a->ifa_next) {
 			if (a->ifa_addr == NULL || strcmp(a->ifa_name, name) ||
 			    a->ifa_addr->sa_family != AF_INET ||
-			    !(a->ifa_flags & IFF_BROADCAST) ||
-			    a->ifa_broadaddr == NULL)
+			    a->ifa_netmask == NULL ||
+			    !(a->ifa_flags & IFF_BROADCAST))
 				continue;
-			memcpy(&sin, a->ifa_broadaddr, sizeof(sin));
+			/* From address and mask: "brd" may not be set. */
+			memcpy(&sin, a->ifa_addr, sizeof(sin));
+			memcpy(&mask, a->ifa_netmask, sizeof(mask));
+			sin.sin_addr.s_addr |= ~mask.sin_addr.s_addr;
 			for (i = 0; i < 2; i++) {
 				sin.sin_port = htons(ports[i]);
 				sent += sendto(fd, magic, sizeof(magic), 0,

@@ -478,18 +478,24 @@ usb_init(struct event_base *base, const struct agent_conf *conf,
 	if ((udev = udev_new()) == NULL)
 		fatalx("usb: udev_new");
 	hwdb = udev_hwdb_new(udev);	/* NULL without hwdb.bin: fine */
-	if ((mon = udev_monitor_new_from_netlink(udev, "udev")) == NULL)
-		fatalx("usb: cannot open the udev monitor");
-	if (udev_monitor_filter_add_match_subsystem_devtype(mon, "usb",
+	/* Without the monitor, what is present is still reported, loudly. */
+	if ((mon = udev_monitor_new_from_netlink(udev, "udev")) == NULL ||
+	    udev_monitor_filter_add_match_subsystem_devtype(mon, "usb",
 	    "usb_device") < 0 ||
 	    udev_monitor_filter_add_match_subsystem_devtype(mon, "block",
-	    NULL) < 0 || udev_monitor_enable_receiving(mon) < 0)
-		fatalx("usb: cannot start the udev monitor");
-	/* Large enough for a burst of plugs while the loop is busy. */
-	udev_monitor_set_receive_buffer_size(mon, 4 * 1024 * 1024);
-	mon_ev = event_new(base, udev_monitor_get_fd(mon),
-	    EV_READ | EV_PERSIST, monitor_cb, NULL);
-	event_add(mon_ev, NULL);
+	    NULL) < 0 || udev_monitor_enable_receiving(mon) < 0) {
+		health_degraded("usb", "cannot start the udev monitor: "
+		    "devices plugged in from now on are not seen");
+		if (mon != NULL)
+			udev_monitor_unref(mon);
+		mon = NULL;
+	} else {
+		/* Large enough for a burst of plugs while the loop is busy. */
+		udev_monitor_set_receive_buffer_size(mon, 4 * 1024 * 1024);
+		mon_ev = event_new(base, udev_monitor_get_fd(mon),
+		    EV_READ | EV_PERSIST, monitor_cb, NULL);
+		event_add(mon_ev, NULL);
+	}
 	fanwatch_init(base);
 	mounts_init(base);
 	scan("usb");
@@ -509,8 +515,12 @@ usb_shutdown(void)
 		return;
 	mounts_shutdown();
 	fanwatch_shutdown();
-	event_free(mon_ev);
-	udev_monitor_unref(mon);
+	if (mon_ev != NULL)
+		event_free(mon_ev);
+	if (mon != NULL)
+		udev_monitor_unref(mon);
+	mon_ev = NULL;
+	mon = NULL;
 	if (hwdb != NULL)
 		udev_hwdb_unref(hwdb);
 	udev_unref(udev);

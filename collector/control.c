@@ -23,9 +23,13 @@
 #include "buf.h"
 #include "control.h"
 #include "escape.h"
+#include "collector.h"
+#include "hostnet.h"
 #include "hoststat.h"
+#include "hostpat.h"
 #include "log.h"
 #include "record.h"
+#include "wake.h"
 
 #define CONTROL_TIMEOUT	10	/* seconds for a request and its answer */
 
@@ -74,14 +78,89 @@ control_show(struct buf *b, const char *host)
 	buf_add_str(b, "]}\n");
 }
 
-/* Runs one command line; the answer goes to b. */
+struct wake_ctx {
+	struct buf	*b;
+	const char	*by;
+	const char	*pattern;	/* NULL: every host asleep */
+	int		 direct;
+	int		 n, failed;
+};
+
+/* One host of a wake request: its line in the answer. */
 static void
-control_run(char *line, struct buf *b)
+control_wake_one(const char *host, void *arg)
+{
+	struct wake_ctx	*w = arg;
+	char		 msg[512];
+	int		 rc;
+
+	if (w->pattern != NULL && !hostpat_match(w->pattern, host,
+	    strlen(host)))
+		return;
+	if (w->pattern == NULL && session_online(host))
+		return;
+	rc = wake_request(host, w->by, w->direct, msg, sizeof(msg));
+	buf_add_str(w->b, w->n++ ? "," : "");
+	buf_add_str(w->b, "{");
+	control_json_str(w->b, "host", host);
+	buf_printf(w->b, ",\"ok\":%s,", rc == 0 ? "true" : "false");
+	control_json_str(w->b, "message", msg);
+	buf_add_str(w->b, "}");
+	w->failed += rc != 0;
+}
+
+/*
+ * wake [--direct] (--all | HOST-OR-PATTERN ...): each named PC, each PC
+ * matching a pattern, or every PC asleep that the collector knows.
+ */
+static void
+control_wake(struct buf *b, const char *by)
+{
+	struct wake_ctx	 w;
+	char		*arg;
+	int		 all = 0, named = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.b = b;
+	w.by = by;
+	buf_add_str(b, "{\"ok\":true,\"results\":[");
+	while ((arg = strtok(NULL, " ")) != NULL) {
+		if (strcmp(arg, "--direct") == 0) {
+			w.direct = 1;
+			continue;
+		}
+		if (strcmp(arg, "--all") == 0) {
+			all = 1;
+			continue;
+		}
+		named++;
+		w.pattern = arg;
+		if (strpbrk(arg, "*?[") == NULL)
+			control_wake_one(arg, &w);
+		else
+			hostnet_each_host(control_wake_one, &w);
+	}
+	if (all) {
+		w.pattern = NULL;
+		hostnet_each_host(control_wake_one, &w);
+	}
+	buf_printf(b, "],\"failed\":%d%s}\n", w.failed, !all && !named ?
+	    ",\"error\":\"name a host, a pattern or --all\"" : "");
+}
+
+/* Runs one command line from uid; the answer goes to b. */
+static void
+control_run(char *line, struct buf *b, long uid)
 {
 	const struct hoststat	*h;
-	char			*cmd, *arg;
+	char			*cmd, *arg, by[32];
 
 	cmd = strtok(line, " ");
+	if (cmd != NULL && strcmp(cmd, "wake") == 0) {
+		snprintf(by, sizeof(by), "uid %ld", uid);
+		control_wake(b, by);
+		return;
+	}
 	arg = strtok(NULL, " ");
 	if (cmd == NULL) {
 		control_error(b, "empty command");
@@ -108,7 +187,7 @@ control_run(char *line, struct buf *b)
 		buf_add_str(b, "}\n");
 	} else
 		control_error(b, "unknown command; use hosts, show HOST, "
-		    "reload, revoke HOST or paths");
+		    "reload, revoke HOST, wake HOST... or paths");
 }
 
 static void
@@ -154,7 +233,7 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	if (n > CONTROL_LINE_MAX || memchr(line, '\0', n) != NULL)
 		control_error(&out, "bad request");
 	else
-		control_run(line, &out);
+		control_run(line, &out, (long)(int)cred.uid);
 	free(line);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, control_done_cb, control_event_cb, NULL);

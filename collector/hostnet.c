@@ -265,6 +265,21 @@ hostnet_on_segment(const char *host, uint32_t addr, int prefix)
 }
 
 void
+hostnet_each_host(void (*cb)(const char *, void *), void *arg)
+{
+	struct entry	*e, *f;
+
+	TAILQ_FOREACH(e, &entries, link) {
+		/* Each host once: at its first entry. */
+		TAILQ_FOREACH(f, &entries, link)
+			if (f == e || strcmp(f->i.host, e->i.host) == 0)
+				break;
+		if (f == e)
+			cb(e->i.host, arg);
+	}
+}
+
+void
 hostnet_shutdown(void)
 {
 	struct entry	*e;

@@ -27,6 +27,8 @@ int	hostnet_on_segment(const char *, uint32_t, int);
 int	hostnet_parse_mac(const char *, uint8_t [6]);
 /* "A.B.C.D/N" into addr (host order) and prefix: 0, or -1. */
 int	hostnet_parse_cidr(const char *, uint32_t *, int *);
+/* Calls cb once for each host with an entry. */
+void	hostnet_each_host(void (*)(const char *, void *), void *);
 void	hostnet_shutdown(void);
 
 #endif

@@ -137,6 +137,17 @@ def make_ca():
     tls_files("pc01", None)
     shutil.copy(os.path.join(CA, "enroll.secret"),
                 os.path.join(DEMO, "pcs", "pc01", "enroll.secret"))
+    # The collector runs as labwatch (nobody here): enrolment signs in
+    # the CA folder, a reload rereads its files.
+    import pwd
+    try:
+        pw = pwd.getpwnam("labwatch")
+    except KeyError:
+        pw = pwd.getpwnam("nobody")
+    for d, _, files in os.walk(CA):
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        for f in files:
+            os.chown(os.path.join(d, f), pw.pw_uid, pw.pw_gid)
 
 
 def tls_files(pc, stem):
@@ -205,6 +216,10 @@ def labwatchctl(*args):
              *args), end="")
 
 
+def lab_has(text):
+    return log_has("lab", text)
+
+
 def wait_for(pred, timeout=10):
     end = time.time() + timeout
     while time.time() < end:
@@ -267,6 +282,8 @@ def main():
     say("Starting the agents (TLS, each with its own certificate)")
     # Only pc01's agent sees the umockdev testbed: the USB PC.
     tb = UMockdev.Testbed.new()
+    # The agent's unprivileged worker makes its uevent socket there.
+    os.chmod(tb.get_root_dir(), 0o1777)
     start_agent("pc01", env=dict(os.environ,
                                  UMOCKDEV_DIR=tb.get_root_dir()))
     for pc in ("pc02", "pc03"):
@@ -337,6 +354,22 @@ def main():
 
     say("The admin's view: labwatchctl hosts")
     labwatchctl("hosts")
+
+    say("pc03 goes to sleep; the admin wakes it: labwatchctl wake pc03")
+    stop("agent-pc03")
+    wait_for(lambda: log_has("pc03", "host.disconnect"), 5)
+    time.sleep(0.5)
+    labwatchctl("wake", "pc03")
+    wait_for(lambda: lab_has("lab.command"), 5)
+    print("  pc03 boots (its agent starts again)")
+    start_agent("pc03")
+    if wait_for(lambda: lab_has("host.woke"), 10):
+        print("  " + [l for l in open(os.path.join(LOGS, "lab.log"))
+                      if "host.woke" in l][-1].strip())
+
+    say("The lab log (%s)" % os.path.join(LOGS, "lab.log"))
+    with open(os.path.join(LOGS, "lab.log")) as f:
+        sys.stdout.write(f.read())
 
     say("The agents stop")
     for pc in PCS:
