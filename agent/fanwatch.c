@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Files written to and read from USB mounts, through fanotify: one
- * notification group per mount, marked on the whole mount for
+ * notification group per mount, marked on its whole file system (so it
+ * works from the service's own mount namespace too) for
  * FAN_CLOSE_WRITE (usb.write, with the size after close) and
  * FAN_CLOSE_NOWRITE (usb.read: the file was opened without write access).
  *

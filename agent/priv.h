@@ -46,7 +46,8 @@ int	priv_separated(void);
  */
 int	priv_capture(const char *, int *, char *, size_t);
 /*
- * A fanotify group marked for closes on the whole mount mount_id at
+ * A fanotify group marked for closes on the whole file system mounted
+ * as mount_id at
  * mountpoint: the descriptor, or -1 with why.
  */
 int	priv_fanotify(int, const char *, char *, size_t);

@@ -285,7 +285,7 @@ priv_do_fanotify(int mount_id, const char *mountpoint, char *why,
 		    strerror(errno));
 		return -1;
 	}
-	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
+	if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
 	    FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE, AT_FDCWD, mountpoint) == -1) {
 		snprintf(why, len, "fanotify_mark %s: %s", mountpoint,
 		    strerror(errno));

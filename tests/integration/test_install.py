@@ -37,6 +37,28 @@ def make(*args):
                           timeout=600)
 
 
+# The exposure systemd-analyze gives each unit, at most (README, Services).
+EXPOSURE = {'labwatch-agent.service': 4.5, 'labwatch-collector.service': 1.5}
+
+
+def hardening(unitdir):
+    """systemd-analyze security --offline=true on the installed units."""
+    for unit, most in sorted(EXPOSURE.items()):
+        p = subprocess.run(['systemd-analyze', 'security', '--offline=true',
+                            os.path.join(unitdir, unit)],
+                           capture_output=True, text=True, timeout=60)
+        last = (p.stdout.strip().splitlines() or [''])[-1]
+        try:
+            level = float(last.split('level for')[1].split(':')[1].split()[0])
+        except (IndexError, ValueError):
+            level = None
+        check('%s: systemd-analyze exposure %s, at most %.1f' % (
+            unit, level, most), level is not None and level <= most, last)
+    text = open(os.path.join(unitdir, 'labwatch-collector.service')).read()
+    check('the collector\'s unit runs it as labwatch with no capabilities',
+          'User=labwatch' in text and '\nCapabilityBoundingSet=\n' in text)
+
+
 def install():
     dest = lwtest.tmpdir('destdir')
     p = make('install', 'DESTDIR=' + dest)
@@ -54,6 +76,7 @@ def install():
     check('the unit runs the installed binary, Type=notify, watchdog',
           'ExecStart=/usr/local/sbin/labwatch-collector -f' in text and
           'Type=notify' in text and 'WatchdogSec=' in text, text[:300])
+    hardening(os.path.join(dest, 'usr/local/lib/systemd/system'))
     conf = os.path.join(dest, 'etc/labwatch/agent.conf')
     with open(conf, 'a') as f:
         f.write('collector collector.lab:7514\n')
