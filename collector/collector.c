@@ -252,11 +252,11 @@ main(int argc, char *argv[])
 	if (conf.insecure)
 		log_warnx("--insecure: agents are neither authenticated nor "
 		    "encrypted; anyone on the network can write any PC's log");
+	format_set_localtime(conf.localtime);
 	if (hostlog_init(base, conf.log_dir, conf.state_dir, conf.format,
 	    conf.sync,
 	    session_durable, session_resume_all) == -1)
 		exit(1);
-	format_set_localtime(conf.localtime);
 	hostlog_each_host(hoststat_known);
 	hostnet_init(conf.state_dir);
 	wake_init(base, wake_timeout);

@@ -209,6 +209,31 @@ hostlog_format_differs(int fd, const char *name)
 	return -1;
 }
 
+/*
+ * The log ends inside a session (the collector died with the agent
+ * connected): say so, so no log shows two host.connect lines in a row.
+ */
+static void
+hostlog_close_session(int fd, const char *host)
+{
+	struct record	r;
+	struct buf	b;
+
+	record_init(&r);
+	record_begin(&r, "host.disconnect");
+	r.host = host;
+	record_add_str(&r, "reason", "collector-restart");
+	record_add_str(&r, "detail", "the collector stopped without closing "
+	    "this link");
+	buf_init(&b);
+	format_record(&b, &r, logfmt);
+	if (write(fd, b.data, b.len) != (ssize_t)b.len)
+		log_warn("%s/%s.log: closing the last session", logdir_name,
+		    host);
+	buf_free(&b);
+	record_free(&r);
+}
+
 /* Repairs each host log and merges what it says with the state file. */
 static int
 hostlog_recover(void)
@@ -245,6 +270,8 @@ hostlog_recover(void)
 		if (recover_log(fd, de->d_name, &rc) == -1)
 			log_warn("%s/%s: reading it back", logdir_name,
 			    de->d_name);
+		if (rc.open)
+			hostlog_close_session(fd, host);
 		/* What a killed collector wrote counts once it is durable. */
 		if (fdatasync(fd) == -1)
 			log_warn("%s/%s: fdatasync", logdir_name, de->d_name);

@@ -47,6 +47,25 @@ recover_after(const char *p, const char *end, const char *key)
 	return NULL;
 }
 
+/* Whether the event at q is the collector's end of a session. */
+static int
+recover_ends(const char *q, const char *end, int json)
+{
+	static const char *ends[2][2] = {
+		{ " host.disconnect ", " host.offline " },
+		{ ",\"event\":\"host.disconnect\",",
+		  ",\"event\":\"host.offline\"," },
+	};
+	size_t	i, n;
+
+	for (i = 0; i < 2; i++) {
+		n = strlen(ends[json][i]);
+		if ((size_t)(end - q) >= n && memcmp(q, ends[json][i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * One line.  The collector writes the fields this looks for at known
  * places (ts, host and event are checked names; host.connect is its own
@@ -69,11 +88,19 @@ recover_line(const char *p, const char *end, struct recover *rc)
 			q += 6;
 			goto seq;
 		}
+		if (recover_ends(q, end, 1)) {
+			rc->open = 0;
+			return;
+		}
 		ev = ",\"event\":\"host.connect\",";
 	} else {
 		if ((q = memchr(p, ' ', (size_t)(end - p))) == NULL ||
 		    (q = memchr(q + 1, ' ', (size_t)(end - q - 1))) == NULL)
 			return;
+		if (recover_ends(q, end, 0)) {
+			rc->open = 0;
+			return;
+		}
 		ev = " host.connect ";
 		/* TS HOST EVENT seq=N: the fourth word. */
 		if ((size_t)(end - q) < strlen(ev) ||
@@ -92,6 +119,7 @@ recover_line(const char *p, const char *end, struct recover *rc)
 	    NULL || recover_num(q, end, 16, &v) == -1)
 		return;
 	rc->have_stream = 1;
+	rc->open = 1;
 	rc->stream = v;
 	rc->last_seq = 0;
 	if ((q = recover_after(q, end, json ? "\"resume_after\":" :

@@ -17,12 +17,14 @@ struct recover {
 	int		have_stream;
 	uint64_t	stream;
 	uint64_t	last_seq;
+	int		open;	/* a host.connect with no end after it */
 };
 
 /*
  * Scans whole lines (text or JSON, as the collector writes them) in order,
- * updating *rc: a host.connect line sets the stream and its resume_after,
- * a record line with a seq raises last_seq.  Lines it does not recognise
+ * updating *rc: a host.connect line sets the stream and its resume_after
+ * and opens a session, host.disconnect and host.offline close it, a record
+ * line with a seq raises last_seq.  Lines it does not recognise
  * are passed over.
  */
 void	recover_scan(const char *, size_t, struct recover *);

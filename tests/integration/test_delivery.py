@@ -195,6 +195,19 @@ def scenario_collector_kill():
         coll.start()
     time.sleep(1.5)
     finish(name, coll, agents, 1000)
+    # Each restart after a kill closes the sessions the dead one left open.
+    for a in agents:
+        evs = [r['event'] for r in lwtest.records_quiet(
+            lwtest.log_path(coll.logdir, a.host), 'text')
+            if r['event'].startswith('host.')]
+        pairs = list(zip(evs, evs[1:]))
+        recs = [r for r in lwtest.records_quiet(
+            lwtest.log_path(coll.logdir, a.host), 'text')
+            if r.get('reason') == 'collector-restart']
+        check('%s: %s: no host.connect follows another without an end '
+              'between (host.disconnect reason=collector-restart x%d)' % (
+                  name, a.host, len(recs)),
+              ('host.connect', 'host.connect') not in pairs and recs, evs)
 
 
 def scenario_agent_kill():

@@ -41,6 +41,39 @@ test_text_connect_then_records(void **state)
 	assert_true(rc.last_seq == 9);
 }
 
+/* Whether the log ends inside a session the collector never closed. */
+static void
+test_open_session(void **state)
+{
+	struct recover	rc;
+
+	(void)state;
+	scan("T pc01 host.connect peer=a:1 stream=00000000000000ab "
+	    "resume_after=0\n"
+	    "T pc01 usb.add seq=1 port=1-1\n", &rc);
+	assert_int_equal(rc.open, 1);
+	scan("T pc01 host.connect peer=a:1 stream=00000000000000ab "
+	    "resume_after=0\n"
+	    "T pc01 host.disconnect peer=a:1 reason=closed\n", &rc);
+	assert_int_equal(rc.open, 0);
+	scan("T pc01 host.connect peer=a:1 stream=00000000000000ab "
+	    "resume_after=0\n"
+	    "T pc01 host.offline peer=a:1 reason=timeout\n"
+	    "T pc01 host.connect peer=a:2 stream=00000000000000ab "
+	    "resume_after=3\n", &rc);
+	assert_int_equal(rc.open, 1);
+	/* An agent's field that only mentions an end does not end it. */
+	scan("T pc01 host.connect peer=a:1 stream=00000000000000ab "
+	    "resume_after=0\n"
+	    "T pc01 test.x seq=1 x=\" host.disconnect \"\n", &rc);
+	assert_int_equal(rc.open, 1);
+	scan("{\"ts\":\"T\",\"host\":\"pc01\",\"event\":\"host.connect\","
+	    "\"stream\":\"00000000000000ab\",\"resume_after\":0}\n"
+	    "{\"ts\":\"T\",\"host\":\"pc01\",\"event\":\"host.disconnect\","
+	    "\"reason\":\"closed\"}\n", &rc);
+	assert_int_equal(rc.open, 0);
+}
+
 static void
 test_text_new_stream_resets(void **state)
 {
@@ -228,6 +261,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_connect_then_records),
 		cmocka_unit_test(test_text_new_stream_resets),
+		cmocka_unit_test(test_open_session),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_hostile_strings_ignored),
 		cmocka_unit_test(test_partial_and_garbage_lines),
