@@ -51,6 +51,10 @@ def replay(name, *extra):
                            timeout=60)
     finally:
         shutil.rmtree(state)
+    # Built with SANITIZE=1 (make check's build-san), a report fails.
+    if re.search(r"ERROR: \w+Sanitizer|runtime error:", p.stderr):
+        check(False, "%s: no sanitizer report: %s" % (
+            name, p.stderr.strip()[-400:].replace("\n", " | ")))
     recs = []
     for line in p.stdout.splitlines():
         try:
