@@ -28,13 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t		mac[6] = { 0 }, ip[16] = { 10, 0, 0, 1 };
 	size_t		n;
 
-	if (size < 2)
+	if (fuzzfile_split(&data, &size, &n) == -1)
 		return 0;
-	n = (size_t)data[0] << 8 | data[1];
-	data += 2;
-	size -= 2;
-	if (n > size)
-		n = size;
 	fuzzfile_write(NETDEV_FILE, data, n, path);
 	fuzzfile_write("oui.txt", data + n, size - n, path);
 	setenv("LW_FUZZ_OUI", path, 1);

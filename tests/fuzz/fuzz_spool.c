@@ -45,13 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t	 stream;
 	size_t		 n;
 
-	if (size < 2)
+	if (fuzzfile_split(&data, &size, &n) == -1)
 		return 0;
-	n = (size_t)data[0] << 8 | data[1];
-	data += 2;
-	size -= 2;
-	if (n > size)
-		n = size;
 	empty(fuzzfile_folder());
 	fuzzfile_write("stream", "00000000000000ab\n", 17, path);
 	fuzzfile_write("drops", data, n, path);

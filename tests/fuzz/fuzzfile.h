@@ -63,4 +63,22 @@ fuzzfile_str(const uint8_t *p, size_t len)
 	return s;
 }
 
+/*
+ * Splits an input in two: its first two bytes give the length of the
+ * first part (cut to what there is), which starts at *p; the second
+ * starts at *p + *n and runs *size - *n bytes.  -1 when under 2 bytes.
+ */
+static int
+fuzzfile_split(const uint8_t **p, size_t *size, size_t *n)
+{
+	if (*size < 2)
+		return -1;
+	*n = (size_t)(*p)[0] << 8 | (*p)[1];
+	*p += 2;
+	*size -= 2;
+	if (*n > *size)
+		*n = *size;
+	return 0;
+}
+
 #endif

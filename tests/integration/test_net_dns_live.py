@@ -43,18 +43,8 @@ while True:
     s.recv(2048)
 '''
 
-SINK = r'''
-import select, socket
-socks = []
-for port in (7000, 7001):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
-    socks.append(s)
-print("ready", flush=True)
-while True:
-    for s in select.select(socks, [], [])[0]:
-        s.recv(2048)
-'''
+# UDP sinks on ports 7000 and 7001 of every address of inet.
+SINK = live.UDP_SINK.replace('"203.0.113.20"', '"0.0.0.0"')
 
 # pc1's query for bank.example from port 41000, id 0x6666; no answer read.
 QUERY = r'''
@@ -98,27 +88,18 @@ s.send(frame("198.51.100.11", "255.255.255.255", 41001, 0x6767,
              "shop.example", "203.0.113.66"))
 '''
 
-UDP_SEND = r'''
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(3):
-    s.sendto(b"u" * 100, (sys.argv[1], int(sys.argv[2])))
-    time.sleep(0.05)
-'''
+# Three datagrams to an address and port.
+UDP_SEND = live.UDP_SEND.replace('("203.0.113.20", int(sys.argv[1]))',
+                                 '(sys.argv[1], int(sys.argv[2]))')
 
 
 def setup():
-    live.sh("ip", "netns", "add", NS["br"])
-    live.sh("ip", "-n", NS["br"], "link", "add", "br0", "type", "bridge")
-    live.sh("ip", "-n", NS["br"], "link", "set", "br0", "up")
-    live.add_pc("pc1", ["10.77.5.1/24"])
+    """test_net_live's segment (pc2 unused), the attacker, two more
+    addresses for inet."""
+    live.setup()
     live.add_pc("atk", ["10.77.5.66/24"], mac="02:00:00:00:00:66")
-    live.add_pc("inet", ["198.51.100.10/24", "198.51.100.11/24",
-                         "203.0.113.20/24", "203.0.113.66/24"])
-    for net in ("198.51.100.0/24", "203.0.113.0/24"):
-        live.sh("ip", "-n", NS["pc1"], "route", "add", net, "dev", "eth0")
-    live.sh("ip", "-n", NS["inet"], "route", "add", "10.77.5.0/24", "dev",
-            "eth0")
+    for a in ("198.51.100.11/24", "203.0.113.66/24"):
+        live.sh("ip", "-n", NS["inet"], "addr", "add", a, "dev", "eth0")
 
 
 def run(tmp):
@@ -126,7 +107,8 @@ def run(tmp):
     try:
         # The real server answers on its own address only.
         real = DNS_SERVER.replace('("0.0.0.0", 53)', '("198.51.100.10", 53)')
-        check(real != DNS_SERVER, "the DNS server binds 198.51.100.10")
+        check(real != DNS_SERVER and SINK != live.UDP_SINK and
+              UDP_SEND != live.UDP_SEND, "the helpers were adapted")
         for code in (real, SILENT_DNS, SINK):
             p = live.bg(sys.executable, "-c", code, ns="inet",
                         stdout=subprocess.PIPE, text=True)
