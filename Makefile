@@ -118,7 +118,7 @@ fuzz: fuzzers
 	@for f in $(FUZZERS); do \
 		mkdir -p $(B)/fuzz/corpus/$$f; \
 		echo "$$f: $(FUZZ_SECONDS) s"; \
-		$(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+		$(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		    -artifact_prefix=$(B)/fuzz/$$f- $(B)/fuzz/corpus/$$f \
 		    tests/fuzz/corpus/$$f 2>$(B)/fuzz/$$f.log || \
 		    { tail -40 $(B)/fuzz/$$f.log; exit 1; }; \
