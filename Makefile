@@ -76,7 +76,9 @@ TEST_OBJS_communityid = $(B)/agent/communityid.o
 TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
-		  fuzz_conffile
+		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
+		  fuzz_options
+FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
 
@@ -107,29 +109,51 @@ $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*)
 	$(CC) $(CFLAGS) -Icollector -Iagent $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs cmocka)
 
-# libFuzzer harnesses (clang): `make fuzz`, then run build/fuzz/fuzz_wire.
-FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon \
+# libFuzzer harnesses (clang): `make fuzz` builds them and runs each for
+# FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, new finds
+# go to $(B)/fuzz/corpus/NAME); `make check` runs each over its seeds.
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon -Itests/fuzz \
 	-DLABWATCH_VERSION=\"$(VERSION)\" -fsanitize=fuzzer,address,undefined
-$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzzfile.h $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 $(B)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c $(COMMON_SRCS) $(NET_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iagent -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -Iagent -o $@ $(filter %.c,$^) $(LDLIBS)
 
 $(B)/fuzz/fuzz_usbid: agent/usbid.c
 $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
 $(B)/fuzz/fuzz_pcapfile: agent/pcapfile.c
-$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile: \
-	FUZZ_CFLAGS += -Iagent
+$(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
+$(B)/fuzz/fuzz_spool: agent/spool.c
+$(B)/fuzz/fuzz_netdev: agent/netdev.c
+$(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
+$(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
+	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += -Iagent
+$(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options: FUZZ_CFLAGS += -Icollector
+$(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 
-fuzz: $(FUZZERS:%=$(B)/fuzz/%)
+fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 
-# Installs what the build and tests need, builds, runs every test.
+fuzz: fuzzers
+	@for f in $(FUZZERS); do \
+		mkdir -p $(B)/fuzz/corpus/$$f; \
+		echo "$$f: $(FUZZ_SECONDS) s"; \
+		$(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		    -artifact_prefix=$(B)/fuzz/$$f- $(B)/fuzz/corpus/$$f \
+		    tests/fuzz/corpus/$$f 2>$(B)/fuzz/$$f.log || \
+		    { tail -40 $(B)/fuzz/$$f.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' $(B)/fuzz/$$f.log | tail -1; \
+	done
+
+# Installs what the build and tests need, builds, runs every test: the
+# plain build, the fuzzers over their seeds, and the unit and replay tests
+# again built with ASan and UBSan into build-san.
 check:
 	@scripts/install-deps
-	@$(MAKE) --no-print-directory all tests
-	@tests/run-tests
+	@$(MAKE) --no-print-directory all tests fuzzers
+	@$(MAKE) --no-print-directory B=build-san SANITIZE=1 all tests
+	@SAN_B=build-san tests/run-tests
 
 tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/optdoc
 
@@ -249,7 +273,7 @@ deb:
 	lintian --fail-on error,warning --info $(B)/deb/*.changes
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san
 
-.PHONY: all check tests fuzz demo bench install install-agent \
+.PHONY: all check tests fuzz fuzzers demo bench install install-agent \
 	install-collector uninstall deb clean options

@@ -41,6 +41,7 @@ struct conv_table {
 	struct conv	**buckets;
 	size_t		  nbuckets;	/* a power of two */
 	size_t		  count;
+	uint64_t	  evicted;	/* ended early: the table was full */
 	struct conv	 *ihead, *itail;
 	struct conv	 *ahead, *atail;
 	int64_t		  clock;
@@ -227,8 +228,10 @@ conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts,
 	struct conv	*c;
 	size_t		 h;
 
-	if (t->count >= t->conf.max_open && t->ihead != NULL)
+	if (t->count >= t->conf.max_open && t->ihead != NULL) {
 		conv_end(t, t->ihead);
+		t->evicted++;
+	}
 	if (t->count >= t->nbuckets)
 		conv_grow(t);
 	if ((c = aligned_alloc(CONV_ALIGN, CONV_SIZE)) == NULL)
@@ -476,6 +479,12 @@ size_t
 conv_open(const struct conv_table *t)
 {
 	return t->count;
+}
+
+uint64_t
+conv_evicted(const struct conv_table *t)
+{
+	return t->evicted;
 }
 
 int64_t

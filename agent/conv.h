@@ -111,6 +111,8 @@ void	conv_expire(struct conv_table *, int64_t now);
 void	conv_flush(struct conv_table *);
 /* Open conversations. */
 size_t	conv_open(const struct conv_table *);
+/* Conversations ended early because the table held max_open. */
+uint64_t conv_evicted(const struct conv_table *);
 /* The latest time the table has seen. */
 int64_t	conv_clock(const struct conv_table *);
 

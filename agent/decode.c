@@ -228,7 +228,7 @@ decode_ipv4(struct pkt *pk, struct rbuf *rb, size_t wireleft)
 }
 
 static int
-decode_ipv6(struct pkt *pk, struct rbuf *rb, size_t wireleft)
+decode_ipv6(struct pkt *pk, struct rbuf *rb)
 {
 	const uint8_t	*a;
 	uint32_t	 vtf, id;
@@ -250,10 +250,13 @@ decode_ipv6(struct pkt *pk, struct rbuf *rb, size_t wireleft)
 		return DECODE_TRUNCATED;
 	memcpy(pk->dst, a, 16);
 	pk->af = 6;
-	/* Payload length 0: a jumbogram or offload; trust the wire. */
-	if (plen == 0 && wireleft > 40)
-		pk->ip_len = wireleft > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)wireleft;
+	/*
+	 * Payload length 0: a jumbogram or offload.  Its length is what was
+	 * captured after the header, never a wire length the file claims.
+	 */
+	if (plen == 0)
+		pk->ip_len = 40 + (rbuf_left(rb) > UINT32_MAX - 40 ?
+		    UINT32_MAX - 40 : (uint32_t)rbuf_left(rb));
 	else {
 		pk->ip_len = 40 + (uint32_t)plen;
 		decode_limit(rb, plen);
@@ -342,7 +345,7 @@ decode_ethertype(struct pkt *pk, struct rbuf *rb, uint16_t type,
 	case ETH_IPV4:
 		return decode_ipv4(pk, rb, wireleft);
 	case ETH_IPV6:
-		return decode_ipv6(pk, rb, wireleft);
+		return decode_ipv6(pk, rb);
 	case ETH_ARP:
 		return decode_arp(pk, rb);
 	default:
@@ -411,7 +414,7 @@ decode_packet(int dlt, const uint8_t *p, size_t caplen, size_t wirelen,
 		if (v == 4 && dlt != DECODE_DLT_IPV6)
 			return decode_ipv4(pk, &rb, wirelen);
 		if (v == 6 && dlt != DECODE_DLT_IPV4)
-			return decode_ipv6(pk, &rb, wirelen);
+			return decode_ipv6(pk, &rb);
 		return DECODE_MALFORMED;
 	default:
 		return DECODE_OTHER;

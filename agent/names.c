@@ -20,6 +20,8 @@
 #define DNS_CLASS_IN	1
 #define DNS_JUMPS_MAX	32
 #define DNS_RR_MAX	256
+#define DNS_QUERY_WAYS	4
+#define NAMES_DNS_KEY	39	/* af, id, two ports, two addresses */
 
 const char *
 names_source_str(int s)
@@ -187,32 +189,97 @@ names_http_host(const uint8_t *p, size_t len, char out[NAMES_MAX])
 	return 0;
 }
 
+#define NAMES_TCP_MAX	(NAMES_HELLO_MAX + 5 * 16)	/* with record headers */
+#define NAMES_STREAM_MIN 1024		/* a stream's first allocation */
+
 struct names_stream {
-	uint32_t	next_seq;
-	size_t		len;		/* TCP: bytes; QUIC: contiguous prefix */
-	uint8_t		data[NAMES_HELLO_MAX + 5 * 16];
-	uint8_t		filled[NAMES_HELLO_MAX];	/* QUIC: bytes seen */
+	struct names_budget	*budget;
+	uint8_t			*data;
+	uint8_t			*filled;	/* QUIC: a bit per data byte */
+	uint32_t		 cap;		/* bytes of data */
+	uint32_t		 len;	/* TCP: bytes; QUIC: contiguous prefix */
+	uint32_t		 next_seq;
 };
+
+/* What a stream of cap bytes costs its budget. */
+static size_t
+names_stream_cost(const struct names_stream *s, size_t cap, int quic)
+{
+	return sizeof(*s) + cap + (quic ? cap / 8 : 0);
+}
 
 void
 names_stream_free(struct names_stream *s)
 {
+	if (s == NULL)
+		return;
+	s->budget->used -= names_stream_cost(s, s->cap, s->filled != NULL);
+	free(s->data);
+	free(s->filled);
 	free(s);
 }
 
+/*
+ * Makes *sp hold at least need bytes (need <= max), growing it by
+ * doubling from NAMES_STREAM_MIN.  When the budget cannot take the
+ * growth the stream is dropped, counted, and -1 returned.
+ */
+static int
+names_stream_reserve(struct names_stream **sp, struct names_budget *b,
+    size_t need, int quic, size_t max)
+{
+	struct names_stream	*s = *sp;
+	size_t			 cap, was = 0, cost, bits = 0;
+
+	if (s != NULL) {
+		if (s->cap >= need)
+			return 0;
+		quic |= s->filled != NULL;
+		was = names_stream_cost(s, s->cap, s->filled != NULL);
+		bits = s->filled != NULL ? s->cap / 8 : 0;
+	}
+	for (cap = s != NULL ? s->cap : NAMES_STREAM_MIN; cap < need;
+	    cap *= 2)
+		;
+	if (cap > max)
+		cap = max;
+	cost = names_stream_cost(s, cap, quic);
+	if (b->used - was + cost > b->limit) {
+		names_stream_free(s);
+		*sp = NULL;
+		b->refused++;
+		return -1;
+	}
+	if (s == NULL) {
+		s = *sp = xcalloc(1, sizeof(*s));
+		s->budget = b;
+	}
+	s->data = xreallocarray(s->data, cap, 1);
+	if (quic) {
+		s->filled = xreallocarray(s->filled, cap / 8, 1);
+		memset(s->filled + bits, 0, cap / 8 - bits);
+	}
+	s->cap = (uint32_t)cap;
+	b->used = b->used - was + cost;
+	return 0;
+}
+
 int
-names_stream_feed(struct names_stream **sp, uint32_t seq, const uint8_t *p,
-    size_t len, char out[NAMES_MAX])
+names_stream_feed(struct names_stream **sp, struct names_budget *b,
+    uint32_t seq, const uint8_t *p, size_t len, char out[NAMES_MAX])
 {
 	struct names_stream	*s = *sp;
 	int			 rv;
 
 	if (len == 0)
 		return NAME_NONE;
-	if (s != NULL && seq == s->next_seq &&
-	    len <= sizeof(s->data) - s->len) {
+	if (s != NULL && seq == s->next_seq && len <= NAMES_TCP_MAX - s->len) {
+		if (names_stream_reserve(sp, b, s->len + len, 0,
+		    NAMES_TCP_MAX) == -1)
+			return NAME_NONE;
+		s = *sp;
 		memcpy(s->data + s->len, p, len);
-		s->len += len;
+		s->len += (uint32_t)len;
 		s->next_seq = seq + (uint32_t)len;
 		if ((rv = names_tls_sni(s->data, s->len, out)) == -1)
 			return NAME_NONE;
@@ -224,10 +291,13 @@ names_stream_feed(struct names_stream **sp, uint32_t seq, const uint8_t *p,
 	if ((rv = names_tls_sni(p, len, out)) == 1)
 		return NAME_SNI;
 	if (rv == -1 && len <= NAMES_HELLO_MAX) {
-		if (s == NULL)
-			s = *sp = xmalloc(sizeof(*s));
+		if (s != NULL)
+			s->len = 0;
+		if (names_stream_reserve(sp, b, len, 0, NAMES_TCP_MAX) == -1)
+			return NAME_NONE;
+		s = *sp;
 		memcpy(s->data, p, len);
-		s->len = len;
+		s->len = (uint32_t)len;
 		s->next_seq = seq + (uint32_t)len;
 		return NAME_NONE;
 	}
@@ -238,8 +308,10 @@ names_stream_feed(struct names_stream **sp, uint32_t seq, const uint8_t *p,
 
 /* The frames of a decrypted Initial: CRYPTO data into the stream. */
 static int
-names_quic_frames(struct names_stream **sp, const uint8_t *p, size_t len)
+names_quic_frames(struct names_stream **sp, struct names_budget *b,
+    const uint8_t *p, size_t len)
 {
+	struct names_stream	*s;
 	const uint8_t	*data;
 	struct rbuf	 rb;
 	uint64_t	 type, off, n, v, ranges, i;
@@ -268,12 +340,16 @@ names_quic_frames(struct names_stream **sp, const uint8_t *p, size_t len)
 			    quic_varint(&rb, &n) == -1 || n > rbuf_left(&rb) ||
 			    rbuf_get_ptr(&rb, (size_t)n, &data) == -1)
 				return -1;
-			if (off > NAMES_HELLO_MAX || n > NAMES_HELLO_MAX - off)
+			if (off > NAMES_HELLO_MAX || n > NAMES_HELLO_MAX - off ||
+			    n == 0)
 				continue;
-			if (*sp == NULL)
-				*sp = xcalloc(1, sizeof(**sp));
-			memcpy((*sp)->data + off, data, (size_t)n);
-			memset((*sp)->filled + off, 1, (size_t)n);
+			if (names_stream_reserve(sp, b, (size_t)(off + n), 1,
+			    NAMES_HELLO_MAX) == -1)
+				return -1;
+			s = *sp;
+			memcpy(s->data + off, data, (size_t)n);
+			for (i = off; i < off + n; i++)
+				s->filled[i / 8] |= (uint8_t)(1 << (i % 8));
 			break;
 		default:		/* nothing else belongs before the hello */
 			return -1;
@@ -283,8 +359,8 @@ names_quic_frames(struct names_stream **sp, const uint8_t *p, size_t len)
 }
 
 int
-names_quic_feed(struct names_stream **sp, const uint8_t *p, size_t len,
-    char out[NAMES_MAX])
+names_quic_feed(struct names_stream **sp, struct names_budget *b,
+    const uint8_t *p, size_t len, char out[NAMES_MAX])
 {
 	static uint8_t		 plain[QUIC_PACKET_MAX];
 	struct names_stream	*s;
@@ -294,12 +370,12 @@ names_quic_feed(struct names_stream **sp, const uint8_t *p, size_t len,
 	while (off < len && quic_initial_open(p + off, len - off, &used,
 	    plain, &plen) == 0) {
 		off += used;
-		if (names_quic_frames(sp, plain, plen) == -1)
+		if (names_quic_frames(sp, b, plain, plen) == -1)
 			break;
 	}
-	if ((s = *sp) == NULL)
+	if ((s = *sp) == NULL || s->filled == NULL)
 		return NAME_NONE;
-	while (s->len < NAMES_HELLO_MAX && s->filled[s->len])
+	while (s->len < s->cap && s->filled[s->len / 8] & 1 << (s->len % 8))
 		s->len++;
 	if ((rv = names_handshake(s->data, s->len, out)) == -1)
 		return NAME_NONE;
@@ -526,4 +602,164 @@ names_dns_response(struct names_cache *c, const uint8_t *msg, size_t len)
 		found++;
 	}
 	return found;
+}
+
+/* A remembered query: where it went, its id, its question. */
+struct names_query {
+	int64_t		ts;
+	uint64_t	question;	/* 0: a free slot */
+	uint8_t		key[NAMES_DNS_KEY];
+};
+
+struct names_queries {
+	struct names_query	*q;
+	size_t			 nsets;	/* a power of two, DNS_QUERY_WAYS each */
+};
+
+struct names_queries *
+names_queries_new(size_t entries)
+{
+	struct names_queries	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	for (t->nsets = 1; t->nsets * DNS_QUERY_WAYS < entries; t->nsets *= 2)
+		;
+	t->q = xcalloc(t->nsets * DNS_QUERY_WAYS, sizeof(*t->q));
+	return t;
+}
+
+void
+names_queries_free(struct names_queries *t)
+{
+	if (t == NULL)
+		return;
+	free(t->q);
+	free(t);
+}
+
+/* The ends and id as bytes: what a query and its answer share. */
+static void
+dns_key(const struct names_dns_ends *e, uint16_t id,
+    uint8_t key[NAMES_DNS_KEY])
+{
+	key[0] = e->af;
+	key[1] = (uint8_t)(id >> 8);
+	key[2] = (uint8_t)id;
+	key[3] = (uint8_t)(e->cport >> 8);
+	key[4] = (uint8_t)e->cport;
+	key[5] = (uint8_t)(e->sport >> 8);
+	key[6] = (uint8_t)e->sport;
+	memcpy(key + 7, e->client, 16);
+	memcpy(key + 23, e->server, 16);
+}
+
+/* FNV-1a over n bytes, continuing h. */
+static uint64_t
+dns_fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	while (n-- > 0)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * The header and the one question of a DNS message: its id, flags and a
+ * hash of the question (name in lower case, type, class), never 0.
+ * Returns 0, or -1 unless there is exactly one readable question.
+ */
+static int
+dns_question(const uint8_t *msg, size_t len, uint16_t *id, uint16_t *flags,
+    uint64_t *question)
+{
+	char		name[NAMES_MAX];
+	struct rbuf	rb;
+	uint16_t	qd;
+	size_t		off = 12, i;
+	uint64_t	h = 0xcbf29ce484222325ULL;
+	uint8_t		c;
+
+	rbuf_init(&rb, msg, len);
+	if (rbuf_get_u16(&rb, id) == -1 || rbuf_get_u16(&rb, flags) == -1 ||
+	    rbuf_get_u16(&rb, &qd) == -1 || rbuf_skip(&rb, 6) == -1 ||
+	    qd != 1 || dns_name(msg, len, &off, name) == -1 || off + 4 > len)
+		return -1;
+	for (i = 0; name[i] != '\0'; i++) {
+		c = (uint8_t)name[i];
+		c = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+		h = dns_fnv(h, &c, 1);
+	}
+	h = dns_fnv(h, (const uint8_t *)"", 1);
+	*question = dns_fnv(h, msg + off, 4) | 1;
+	return 0;
+}
+
+/* The set of DNS_QUERY_WAYS slots a key goes to. */
+static struct names_query *
+dns_set(const struct names_queries *t, const uint8_t key[NAMES_DNS_KEY])
+{
+	uint64_t	h = dns_fnv(0xcbf29ce484222325ULL, key, NAMES_DNS_KEY);
+
+	return &t->q[(h >> 16 & (t->nsets - 1)) * DNS_QUERY_WAYS];
+}
+
+int
+names_dns_query(struct names_queries *t, const struct names_dns_ends *e,
+    const uint8_t *msg, size_t len, int64_t ts)
+{
+	struct names_query	*set, *slot;
+	uint8_t			 key[NAMES_DNS_KEY];
+	uint64_t		 question;
+	uint16_t		 id, flags;
+	int			 i;
+
+	if (dns_question(msg, len, &id, &flags, &question) == -1 ||
+	    (flags & 0x8000) || (flags >> 11 & 0xf) != 0)
+		return -1;
+	dns_key(e, id, key);
+	set = dns_set(t, key);
+	/* The same id again from the same port replaces; else a free slot,
+	 * else the oldest. */
+	slot = NULL;
+	for (i = 0; i < DNS_QUERY_WAYS; i++) {
+		if (set[i].question == 0) {
+			if (slot == NULL || slot->question != 0)
+				slot = &set[i];
+		} else if (memcmp(set[i].key, key, NAMES_DNS_KEY) == 0) {
+			slot = &set[i];
+			break;
+		} else if (slot == NULL || (slot->question != 0 &&
+		    set[i].ts < slot->ts))
+			slot = &set[i];
+	}
+	slot->ts = ts;
+	slot->question = question;
+	memcpy(slot->key, key, NAMES_DNS_KEY);
+	return 0;
+}
+
+int
+names_dns_answer(struct names_queries *t, struct names_cache *c,
+    const struct names_dns_ends *e, const uint8_t *msg, size_t len,
+    int64_t ts)
+{
+	struct names_query	*set;
+	uint8_t			 key[NAMES_DNS_KEY];
+	uint64_t		 question;
+	uint16_t		 id, flags;
+	int			 i;
+
+	if (dns_question(msg, len, &id, &flags, &question) == -1 ||
+	    !(flags & 0x8000))
+		return -1;
+	dns_key(e, id, key);
+	set = dns_set(t, key);
+	for (i = 0; i < DNS_QUERY_WAYS; i++)
+		if (set[i].question == question &&
+		    memcmp(set[i].key, key, NAMES_DNS_KEY) == 0 &&
+		    ts >= set[i].ts && ts - set[i].ts <= NAMES_DNS_WINDOW_US)
+			break;
+	if (i == DNS_QUERY_WAYS)
+		return -1;
+	set[i].question = 0;
+	return (i = names_dns_response(c, msg, len)) > 0 ? i : 0;
 }

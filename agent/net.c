@@ -22,6 +22,8 @@
 #include "xmalloc.h"
 
 #define NAMES_CACHE_ENTRIES	8192
+#define DNS_QUERIES		1024	/* outstanding DNS queries remembered */
+#define REASSEMBLY_BUDGET	(4 << 20)	/* all partial ClientHellos */
 #define CONV_OPEN_MAX		(1 << 20)
 #define FILTERED_MAX		1024
 #define QUIC_TRIES		16	/* Initials tried per connection */
@@ -45,6 +47,8 @@ static const struct agent_sink	*sink;
 static int			 replay;
 static struct conv_table	*convs;
 static struct names_cache	*dns;
+static struct names_queries	*queries;
+static struct names_budget	 reassembly = { .limit = REASSEMBLY_BUDGET };
 static struct cidr_set		*lan;
 static struct cidr_set		*filter;
 static uint8_t			 ignore[65536 / 8];
@@ -53,6 +57,7 @@ static struct {
 	uint64_t	packets;	/* handed to net_packet */
 	uint64_t	bad;		/* truncated or malformed */
 	uint64_t	unplaced;	/* later fragments of unknown datagrams */
+	uint64_t	dns_ignored;	/* answers to no query of ours */
 } st;
 
 /* Conversations not logged because of ip.txt, per label. */
@@ -265,6 +270,7 @@ net_init(const struct agent_conf *c, int is_replay,
 	if ((filter = net_load_filter()) == NULL && conf->ip_filter_set)
 		return -1;
 	dns = names_cache_new(NAMES_CACHE_ENTRIES);
+	queries = names_queries_new(DNS_QUERIES);
 	memset(&cc, 0, sizeof(cc));
 	cc.idle_us = conf->flow_idle_us;
 	cc.active_us = conf->flow_active_us;
@@ -336,14 +342,46 @@ net_is_uplink(const struct pkt *pk)
 	    memcmp(pk->src, uplink_peer.ip, len) == 0);
 }
 
-/* DNS answers, over UDP or in one TCP segment, feed the name cache. */
+/*
+ * DNS over UDP or in one TCP segment: queries going out are remembered;
+ * an answer feeds the name cache only when it answers one of them and
+ * was sent to one host (never to a broadcast or multicast address).
+ */
 static void
-net_dns(const struct pkt *pk)
+net_dns(const struct pkt *pk, int64_t ts)
 {
-	if (pk->proto == IPPROTO_UDP_)
-		names_dns_response(dns, pk->payload, pk->payload_len);
-	else if (pk->proto == IPPROTO_TCP_ && pk->payload_len > 2)
-		names_dns_response(dns, pk->payload + 2, pk->payload_len - 2);
+	struct names_dns_ends	 e;
+	const uint8_t		*msg = pk->payload;
+	size_t			 len = pk->payload_len;
+	int			 answer;
+
+	if (pk->proto == IPPROTO_TCP_) {
+		if (len <= 2)
+			return;
+		msg += 2;
+		len -= 2;
+	} else if (pk->proto != IPPROTO_UDP_)
+		return;
+	if (len < 3)
+		return;
+	answer = (msg[2] & 0x80) != 0;
+	if ((answer ? pk->sport : pk->dport) != 53)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.af = pk->af;
+	e.cport = answer ? pk->dport : pk->sport;
+	e.sport = 53;
+	memcpy(e.client, answer ? pk->dst : pk->src, 16);
+	memcpy(e.server, answer ? pk->src : pk->dst, 16);
+	if (pk->l2_group || decode_addr_group(pk->af, pk->dst)) {
+		if (answer)
+			st.dns_ignored++;
+		return;
+	}
+	if (!answer)
+		names_dns_query(queries, &e, msg, len, ts);
+	else if (names_dns_answer(queries, dns, &e, msg, len, ts) == -1)
+		st.dns_ignored++;
 }
 
 /* A new conversation with the internet: the DNS name its responder had. */
@@ -377,8 +415,8 @@ net_names(struct conv *c, const struct pkt *pk)
 		if (c->stream == NULL && pk->payload[0] != 0x16 &&
 		    (pk->payload[0] < 'A' || pk->payload[0] > 'Z'))
 			return;
-		src = names_stream_feed(&c->stream, pk->tcp_seq, pk->payload,
-		    pk->payload_len, name);
+		src = names_stream_feed(&c->stream, &reassembly, pk->tcp_seq,
+		    pk->payload, pk->payload_len, name);
 	} else if (pk->proto == IPPROTO_UDP_ &&
 	    (pk->payload[0] & 0xc0) == 0xc0) {
 		/* A bounded number of Initials per connection. */
@@ -387,7 +425,7 @@ net_names(struct conv *c, const struct pkt *pk)
 		if (c->quic_tries >= budget)
 			return;
 		c->quic_tries++;
-		src = names_quic_feed(&c->stream, pk->payload,
+		src = names_quic_feed(&c->stream, &reassembly, pk->payload,
 		    pk->payload_len, name);
 	} else
 		return;
@@ -417,8 +455,8 @@ net_packet(int dlt, int64_t ts, const uint8_t *p, size_t caplen,
 		conv_expire(convs, ts);
 		return;
 	}
-	if (pk.has_ports && pk.sport == 53 && pk.payload_len > 0)
-		net_dns(&pk);
+	if (pk.has_ports && (pk.sport == 53 || pk.dport == 53))
+		net_dns(&pk, ts);
 	if (decode_addr_loopback(pk.af, pk.src) ||
 	    decode_addr_loopback(pk.af, pk.dst) || pk.l2_group ||
 	    decode_addr_group(pk.af, pk.dst) ||
@@ -465,6 +503,9 @@ net_stats(uint64_t kseen, uint64_t kdropped)
 	record_add_int(&r, "malformed", (int64_t)st.bad);
 	record_add_int(&r, "fragments_unplaced", (int64_t)st.unplaced);
 	record_add_int(&r, "conversations", (int64_t)conv_open(convs));
+	record_add_int(&r, "evicted", (int64_t)conv_evicted(convs));
+	record_add_int(&r, "reassembly_refused", (int64_t)reassembly.refused);
+	record_add_int(&r, "dns_ignored", (int64_t)st.dns_ignored);
 	record_add_list(&r, "filtered");
 	for (i = 0; i < nfiltered; i++) {
 		n = snprintf(item, sizeof(item), "%s %" PRIu64,
@@ -493,6 +534,7 @@ net_shutdown(void)
 	conv_free(convs);
 	convs = NULL;
 	names_cache_free(dns);
+	names_queries_free(queries);
 	cidr_free(lan);
 	cidr_free(filter);
 	for (i = 0; i < nfiltered; i++)

@@ -20,7 +20,9 @@
 #include "xmalloc.h"
 
 #define NETDEV_MAX	65536		/* pairs remembered */
+#ifndef OUI_PATH		/* the fuzzer reads its own */
 #define OUI_PATH	"/usr/share/ieee-data/oui.txt"
+#endif
 #define OUI_NAME_MAX	96
 
 struct netdev {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Host name patterns: '*', '?', "[A-B]" number ranges. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostpat.h"
@@ -37,9 +39,39 @@ hostpat_range(const char *p, const char *end, struct range *r)
 	return 0;
 }
 
+/*
+ * The (pattern, name) positions known not to match: each is tried once,
+ * so '*' and ranges cost at most pattern x name x name steps instead of
+ * backtracking exponentially (a pattern of 40 stars took minutes).
+ */
+struct memo {
+	const char	*p0, *s0;
+	size_t		 cols;
+	uint8_t		*failed;	/* a bit per position pair */
+};
+
+static int	hostpat_one(struct memo *, const char *, const char *,
+		    const char *, const char *);
+
+/* hostpat_one, remembering where it failed. */
+static int
+hostpat_at(struct memo *m, const char *p, const char *pend, const char *s,
+    const char *send)
+{
+	size_t	i = (size_t)(p - m->p0) * m->cols + (size_t)(s - m->s0);
+
+	if (m->failed[i / 8] & 1 << (i % 8))
+		return 0;
+	if (hostpat_one(m, p, pend, s, send))
+		return 1;
+	m->failed[i / 8] |= (uint8_t)(1 << (i % 8));
+	return 0;
+}
+
 /* One pattern [p, pend) against [s, send). */
 static int
-hostpat_one(const char *p, const char *pend, const char *s, const char *send)
+hostpat_one(struct memo *m, const char *p, const char *pend, const char *s,
+    const char *send)
 {
 	struct range	r;
 	unsigned long	v;
@@ -49,7 +81,7 @@ hostpat_one(const char *p, const char *pend, const char *s, const char *send)
 		switch (*p) {
 		case '*':
 			for (; s <= send; s++)
-				if (hostpat_one(p + 1, pend, s, send))
+				if (hostpat_at(m, p + 1, pend, s, send))
 					return 1;
 			return 0;
 		case '?':
@@ -68,7 +100,7 @@ hostpat_one(const char *p, const char *pend, const char *s, const char *send)
 				if ((r.width == 0 || k == r.width) &&
 				    (r.width != 0 || k == 1 || s[0] != '0') &&
 				    v >= r.lo && v <= r.hi &&
-				    hostpat_one(p + r.len, pend, s + k, send))
+				    hostpat_at(m, p + r.len, pend, s + k, send))
 					return 1;
 			}
 			return 0;
@@ -86,12 +118,24 @@ int
 hostpat_match(const char *list, const char *name, size_t len)
 {
 	const char	*p = list, *end;
+	struct memo	 m;
+	int		 hit;
 
 	while (*p != '\0') {
 		p += strspn(p, ", ");
 		end = p + strcspn(p, ", ");
-		if (end > p && hostpat_one(p, end, name, name + len))
-			return 1;
+		if (end > p) {
+			m.p0 = p;
+			m.s0 = name;
+			m.cols = len + 1;
+			if ((m.failed = calloc(((size_t)(end - p) + 1) * m.cols /
+			    8 + 1, 1)) == NULL)
+				return 0;
+			hit = hostpat_one(&m, p, end, name, name + len);
+			free(m.failed);
+			if (hit)
+				return 1;
+		}
 		p = end;
 	}
 	return 0;

@@ -35,6 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct names_cache	*dns;
 	struct conv_conf		 cc = { .idle_us = 2000000,
 	    .active_us = 60000000, .max_open = 64, .emit = emit_cb };
+	struct names_budget		 bud = { .limit = 1 << 16 };
 	struct names_stream		*s = NULL, *q = NULL;
 	struct pkt			 pk;
 	struct conv			*c;
@@ -65,9 +66,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			}
 			names_dns_response(dns, pk.payload, pk.payload_len);
-			names_stream_feed(&s, pk.tcp_seq, pk.payload,
+			names_stream_feed(&s, &bud, pk.tcp_seq, pk.payload,
 			    pk.payload_len, name);
-			names_quic_feed(&q, pk.payload, pk.payload_len, name);
+			names_quic_feed(&q, &bud, pk.payload, pk.payload_len,
+			    name);
 		}
 		free(copy);
 		if (n == 0)
@@ -75,6 +77,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	names_stream_free(s);
 	names_stream_free(q);
+	if (bud.used != 0)
+		abort();	/* every byte charged is given back */
 	names_tls_sni(data, size, name);
 	names_http_host(data, size, name);
 	return 0;

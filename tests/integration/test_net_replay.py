@@ -13,6 +13,9 @@ The hand-made captures carry the cases of issue 11, also checked by hand
 below: a connection idle 3 s keeps its initiator; an NFS client on port
 880 stays the initiator after a pause; two SNIs to one address within the
 idle time are both named; QUIC and TLS to one address are both named.
+And issue 9's: a forged DNS answer sent to the whole segment (or to a
+multicast group, or unsolicited, or late) names nothing, while the answer
+to a real query still names its flow.
 """
 import json
 import os
@@ -49,6 +52,10 @@ def replay(name, *extra):
                            timeout=60)
     finally:
         shutil.rmtree(state)
+    # Built with SANITIZE=1 (make check's build-san), a report fails.
+    if re.search(r"ERROR: \w+Sanitizer|runtime error:", p.stderr):
+        check(False, "%s: no sanitizer report: %s" % (
+            name, p.stderr.strip()[-400:].replace("\n", " | ")))
     recs = []
     for line in p.stdout.splitlines():
         try:
@@ -148,6 +155,17 @@ def check_issue_cases():
           f["udp"]["names"] == ["video.example.com", "chat.example.com"] and
           f["tcp"]["names"] == ["www.example.com"],
           "QUIC (two connections) and TLS to one address: every name")
+    recs = replay("lw_dns-forged.pcap")[1]
+    named = {r["dst"]: r.get("name") for r in flows(recs)}
+    stats = [r for r in recs if r["event"] == "agent.stats"]
+    check(named == {"198.51.100.%d" % i: None for i in range(66, 70)} |
+          {"198.51.100.70": "news.example"},
+          "DNS answers broadcast, multicast, unsolicited or late name "
+          "nothing; the answer to a real query names its flow: %r" % named)
+    # make-captures writes five answers, one of them real.
+    check(len(stats) == 1 and stats[0].get("dns_ignored") == 4,
+          "agent.stats: dns_ignored 4 (got %r)" %
+          (stats[0].get("dns_ignored") if stats else None))
     f = flows(replay("lw_http-many-hosts.pcap")[1])
     check(len(f) == 1 and len(f[0]["names"]) == 16 and
           f[0]["names"][15] == "site15.example" and

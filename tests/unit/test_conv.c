@@ -237,12 +237,14 @@ test_many(void **state)
 		feed(t, mk(17, 5, 9999, (uint8_t)(i % 250), (uint16_t)(2000 +
 		    i), 0, 10), 7000 + i);
 	assert_int_equal(conv_open(t), 901);
-	/* max_open 1000: the least recently seen end early. */
+	assert_int_equal(conv_evicted(t), 0);
+	/* max_open 1000: the least recently seen end early, counted. */
 	for (i = 0; i < 200; i++)
 		feed(t, mk(17, 6, 9999, 1, (uint16_t)(5000 + i), 0, 10),
 		    8000 + i);
 	assert_int_equal(conv_open(t), 1000);
 	assert_int_equal(s.n, 101);
+	assert_int_equal(conv_evicted(t), 1101 - 1000);
 	assert_int_equal(s.rec[0].nports, 3000);
 	assert_int_equal(s.rec[0].packets[CONV_OUT], 6000);
 	conv_free(t);

@@ -109,6 +109,32 @@ test_arp(void **state)
 	    sizeof(bad), &pk), DECODE_MALFORMED);
 }
 
+/*
+ * Raw IPv6 with payload length 0 (a jumbogram, or offload) and a UDP
+ * header, 48 bytes captured of a claimed 4 GB: the IP length is what was
+ * captured (40 + 8), never the wire length.
+ */
+static void
+test_v6_jumbo(void **state)
+{
+	uint8_t		p[48];
+	struct pkt	pk;
+
+	(void)state;
+	memcpy(p, v6_frag, 40);
+	p[4] = p[5] = 0;		/* payload length 0 */
+	p[6] = 17;			/* UDP next */
+	memcpy(p + 40, "\x13\x88\x00\x35\x00\x00\x00\x00", 8);
+	assert_int_equal(decode_packet(DECODE_DLT_RAW, p, sizeof(p),
+	    (size_t)UINT32_MAX + 1000, &pk), DECODE_OK);
+	assert_int_equal(pk.af, 6);
+	assert_int_equal(pk.proto, 17);
+	assert_int_equal(pk.ip_len, 48);
+	assert_int_equal(pk.payload_len, 0);
+	assert_int_equal(decode_packet(DECODE_DLT_RAW, p, 44, 9000, &pk),
+	    DECODE_TRUNCATED);
+}
+
 /* Every cut of a frame decodes without reading past it (ASan checks). */
 static void
 test_every_snaplen(void **state)
@@ -304,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_vlan_tcp),
 		cmocka_unit_test(test_v6_frag),
 		cmocka_unit_test(test_arp),
+		cmocka_unit_test(test_v6_jumbo),
 		cmocka_unit_test(test_every_snaplen),
 		cmocka_unit_test(test_capture_vlan),
 		cmocka_unit_test(test_capture_arp_malformed),

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "enroll.h"
@@ -72,6 +73,33 @@ test_globs_and_lists(void **state)
 	assert_false(match("pc[40-01]", "pc20"));
 	assert_false(match("pc[a-z]", "pcb"));
 	assert_false(match("pc[01-", "pc01"));
+}
+
+/*
+ * fuzz_options found this: 40 stars then 'x' against 60 'a's backtracked
+ * for minutes (each star tried every split).  Now well under a second,
+ * and the answers are those of a plain reading: no 'x', no match.
+ */
+static void
+test_many_stars(void **state)
+{
+	char	pat[64], name[64];
+	clock_t	t0 = clock();
+
+	(void)state;
+	memset(pat, '*', 40);
+	strcpy(pat + 40, "x");
+	memset(name, 'a', 60);
+	name[60] = '\0';
+	assert_false(hostpat_match(pat, name, 60));
+	name[59] = 'x';
+	assert_true(hostpat_match(pat, name, 60));
+	strcpy(pat + 40, "[1-99]x");
+	memcpy(name + 56, "a42x", 4);
+	assert_true(hostpat_match(pat, name, 60));
+	name[58] = 'y';
+	assert_false(hostpat_match(pat, name, 60));
+	assert_true(clock() - t0 < CLOCKS_PER_SEC);
 }
 
 static void
@@ -169,6 +197,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_globs_and_lists),
+		cmocka_unit_test(test_many_stars),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_reserved_events),
 		cmocka_unit_test(test_hash_line),

@@ -16,6 +16,7 @@
 #include "names.h"
 
 #define PCAPS	"tests/fixtures/pcaps/"
+#define S	1000000LL	/* one second in µs */
 
 /* A TLS record holding a ClientHello with SNI host and a padding ext. */
 static void
@@ -78,6 +79,7 @@ test_sni(void **state)
 static void
 test_sni_split(void **state)
 {
+	struct names_budget	 bud = { .limit = 1 << 20 };
 	struct names_stream	*s = NULL;
 	char			 out[NAMES_MAX];
 	struct buf		 b;
@@ -86,17 +88,20 @@ test_sni_split(void **state)
 	buf_init(&b);
 	hello(&b, "split.example.net", 600);
 	assert_true(b.len > 520);
-	assert_int_equal(names_stream_feed(&s, 1000, b.data, 260, out),
+	assert_int_equal(names_stream_feed(&s, &bud, 1000, b.data, 260, out),
 	    NAME_NONE);
 	assert_non_null(s);
-	assert_int_equal(names_stream_feed(&s, 1000, b.data, 260, out),
+	assert_int_equal(names_stream_feed(&s, &bud, 1000, b.data, 260, out),
 	    NAME_NONE);
-	assert_int_equal(names_stream_feed(&s, 1260, b.data + 260, 260, out),
+	assert_int_equal(names_stream_feed(&s, &bud, 1260, b.data + 260,
+	    260, out),
 	    NAME_NONE);
-	assert_int_equal(names_stream_feed(&s, 1520, b.data + 520,
+	assert_int_equal(names_stream_feed(&s, &bud, 1520, b.data + 520,
 	    b.len - 520, out), NAME_SNI);
 	assert_string_equal(out, "split.example.net");
 	assert_null(s);
+	assert_int_equal(bud.used, 0);
+	assert_int_equal(bud.refused, 0);
 	buf_free(&b);
 }
 
@@ -180,7 +185,167 @@ test_cache_bound(void **state)
 	names_cache_free(c);
 }
 
+/* The ends of a query 192.168.1.10:41000 -> 192.168.1.1:53. */
+static struct names_dns_ends
+dns_ends(void)
+{
+	struct names_dns_ends	e;
+
+	memset(&e, 0, sizeof(e));
+	e.af = 4;
+	e.cport = 41000;
+	e.sport = 53;
+	memcpy(e.client, "\xc0\xa8\x01\x0a", 4);
+	memcpy(e.server, "\xc0\xa8\x01\x01", 4);
+	return e;
+}
+
+/*
+ * The query dns_cname answers: id 0x1234, RD, WWW.A.test (case differs,
+ * as with 0x20 randomisation) A IN.
+ */
+static const uint8_t dns_query[] = {
+	0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+	3, 'W', 'W', 'W', 1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1,
+};
+
+/* An answer names addresses only when it answers a query we sent. */
+static void
+test_dns_solicited(void **state)
+{
+	struct names_queries	*q = names_queries_new(64);
+	struct names_cache	*c = names_cache_new(16);
+	struct names_dns_ends	 e = dns_ends(), o;
+	const uint8_t		 a[4] = { 203, 0, 113, 9 };
+	uint8_t			 msg[sizeof(dns_cname)];
+	const char		*name;
+
+	(void)state;
+	/* Unsolicited: nothing is read. */
+	assert_int_equal(names_dns_answer(q, c, &e, dns_cname,
+	    sizeof(dns_cname), 0), -1);
+	assert_null(names_cache_lookup(c, 4, a));
+	/* An answer is not a query; a query is remembered. */
+	assert_int_equal(names_dns_query(q, &e, dns_cname, sizeof(dns_cname),
+	    0), -1);
+	assert_int_equal(names_dns_query(q, &e, dns_query, sizeof(dns_query),
+	    10 * S), 0);
+	/* Another id, server, client port, question, or too late: no. */
+	memcpy(msg, dns_cname, sizeof(msg));
+	msg[1] ^= 1;
+	assert_int_equal(names_dns_answer(q, c, &e, msg, sizeof(msg),
+	    10 * S + 1), -1);
+	o = e;
+	o.server[3] = 2;
+	assert_int_equal(names_dns_answer(q, c, &o, dns_cname,
+	    sizeof(dns_cname), 10 * S + 1), -1);
+	o = e;
+	o.cport = 41001;
+	assert_int_equal(names_dns_answer(q, c, &o, dns_cname,
+	    sizeof(dns_cname), 10 * S + 1), -1);
+	memcpy(msg, dns_cname, sizeof(msg));
+	msg[25] = 28;				/* asked AAAA */
+	assert_int_equal(names_dns_answer(q, c, &e, msg, sizeof(msg),
+	    10 * S + 1), -1);
+	assert_int_equal(names_dns_answer(q, c, &e, dns_cname,
+	    sizeof(dns_cname), 10 * S + NAMES_DNS_WINDOW_US + 1), -1);
+	assert_null(names_cache_lookup(c, 4, a));
+	/* The answer itself, within the window: named, once. */
+	assert_int_equal(names_dns_query(q, &e, dns_query, sizeof(dns_query),
+	    20 * S), 0);
+	assert_int_equal(names_dns_answer(q, c, &e, dns_cname,
+	    sizeof(dns_cname), 20 * S + NAMES_DNS_WINDOW_US), 1);
+	assert_non_null(name = names_cache_lookup(c, 4, a));
+	assert_string_equal(name, "www.a.test");
+	assert_int_equal(names_dns_answer(q, c, &e, dns_cname,
+	    sizeof(dns_cname), 20 * S + 2), -1);
+	names_queries_free(q);
+	names_cache_free(c);
+}
+
+/* The table of queries is bounded: old queries give way to new ones. */
+static void
+test_dns_queries_bound(void **state)
+{
+	struct names_queries	*q = names_queries_new(16);
+	struct names_cache	*c = names_cache_new(16);
+	struct names_dns_ends	 e = dns_ends();
+	int			 i, matched = 0;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		e.cport = (uint16_t)(20000 + i);
+		assert_int_equal(names_dns_query(q, &e, dns_query,
+		    sizeof(dns_query), i), 0);
+	}
+	for (i = 0; i < 1000; i++) {
+		e.cport = (uint16_t)(20000 + i);
+		matched += names_dns_answer(q, c, &e, dns_cname,
+		    sizeof(dns_cname), 1000) == 1;
+	}
+	/* At most 16 remembered, and the last one is among them. */
+	assert_true(matched > 0 && matched <= 16);
+	e.cport = 20999;
+	assert_int_equal(names_dns_query(q, &e, dns_query, sizeof(dns_query),
+	    2000), 0);
+	assert_int_equal(names_dns_answer(q, c, &e, dns_cname,
+	    sizeof(dns_cname), 2001), 1);
+	names_queries_free(q);
+	names_cache_free(c);
+}
+
+/*
+ * Partial ClientHellos share one budget: a stream takes 1 KiB (plus its
+ * small header) to start and doubles as it grows, so 5000 bytes hold
+ * four; the others are refused and counted, and every byte comes back
+ * when streams end.
+ */
+static void
+test_stream_budget(void **state)
+{
+	struct names_budget	 bud = { .limit = 5000 };
+	struct names_stream	*s[10] = { NULL };
+	char			 out[NAMES_MAX];
+	struct buf		 b;
+	int			 i, held = 0;
+
+	(void)state;
+	buf_init(&b);
+	hello(&b, "budget.example", 2000);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(names_stream_feed(&s[i], &bud, 1, b.data, 100,
+		    out), NAME_NONE);
+		held += s[i] != NULL;
+		assert_true(bud.used <= bud.limit);
+	}
+	assert_int_equal(held, 4);
+	assert_int_equal(bud.refused, 6);
+	/* Growing to 2 KiB does not fit beside three others: dropped. */
+	assert_non_null(s[0]);
+	assert_int_equal(names_stream_feed(&s[0], &bud, 101, b.data + 100,
+	    1500, out), NAME_NONE);
+	assert_null(s[0]);
+	assert_int_equal(bud.refused, 7);
+	/* With room again, a whole hello is read from its pieces. */
+	for (i = 1; i < 4; i++) {
+		names_stream_free(s[i]);
+		s[i] = NULL;
+	}
+	assert_int_equal(bud.used, 0);
+	assert_int_equal(names_stream_feed(&s[0], &bud, 1, b.data, 100, out),
+	    NAME_NONE);
+	assert_int_equal(names_stream_feed(&s[0], &bud, 101, b.data + 100,
+	    b.len - 100, out), NAME_SNI);
+	assert_string_equal(out, "budget.example");
+	assert_null(s[0]);
+	for (i = 0; i < 10; i++)
+		names_stream_free(s[i]);
+	assert_int_equal(bud.used, 0);
+	buf_free(&b);
+}
+
 struct quic_run {
+	struct names_budget	 bud;
 	struct names_stream	*s;
 	int			 packets, found_at, corrupt;
 	char			 name[NAMES_MAX];
@@ -201,7 +366,8 @@ quic_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *p)
 	memcpy(copy, pk.payload, pk.payload_len);
 	if (q->corrupt)
 		copy[100] ^= 1;		/* inside the ciphertext: GCM fails */
-	if (names_quic_feed(&q->s, copy, pk.payload_len, q->name) == NAME_SNI)
+	if (names_quic_feed(&q->s, &q->bud, copy, pk.payload_len,
+	    q->name) == NAME_SNI)
 		q->found_at = q->packets;
 }
 
@@ -213,12 +379,16 @@ quic_replay(const char *file, int corrupt)
 	pcap_t		*p;
 
 	memset(&q, 0, sizeof(q));
+	q.bud.limit = 1 << 20;
 	q.corrupt = corrupt;
 	if ((p = pcap_open_offline(file, err)) == NULL)
 		fail_msg("%s: %s", file, err);
 	pcap_dispatch(p, -1, quic_cb, (u_char *)&q);
 	pcap_close(p);
 	names_stream_free(q.s);
+	q.s = NULL;
+	if (q.bud.used != 0)
+		fail_msg("%zu bytes still charged", q.bud.used);
 	return q;
 }
 
@@ -248,6 +418,9 @@ main(void)
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_cache_bound),
+		cmocka_unit_test(test_dns_solicited),
+		cmocka_unit_test(test_dns_queries_bound),
+		cmocka_unit_test(test_stream_budget),
 		cmocka_unit_test(test_quic),
 	};
 

@@ -82,6 +82,8 @@ test_magics(void **state)
 			record(&b, sw, 1700000000, m ? 123456789 : 123456, 60,
 			    1514, 0xab);
 			record(&b, sw, 1700000001, 0, 0, 0, 0);
+			/* 2040-01-01: seconds past 2^31 stay positive. */
+			record(&b, sw, 2208988800U, 0, 0, 0, 0);
 			assert_int_equal(pcapfile_open(&f, b.data, b.len), 0);
 			assert_int_equal(f.swapped, sw);
 			assert_int_equal(f.nsec, m);
@@ -99,6 +101,9 @@ test_magics(void **state)
 			    &wirelen), PCAPFILE_OK);
 			assert_int_equal(caplen, 0);
 			assert_int_equal(ts, 1700000001000000LL);
+			assert_int_equal(pcapfile_next(&f, &ts, &data, &caplen,
+			    &wirelen), PCAPFILE_OK);
+			assert_int_equal(ts, 2208988800000000LL);
 			assert_int_equal(pcapfile_next(&f, &ts, &data, &caplen,
 			    &wirelen), PCAPFILE_END);
 			buf_free(&b);
