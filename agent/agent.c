@@ -323,6 +323,7 @@ agent_options(int argc, char *argv[])
 		opts_print(&o, stdout);
 		exit(0);
 	}
+	opts_free(&o);
 }
 
 int

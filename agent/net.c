@@ -185,6 +185,9 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	record_add_str(&r, "src", inet_ntop(af, k->ini, a, sizeof(a)));
 	record_add_str(&r, "dst", inet_ntop(af, k->resp, a, sizeof(a)));
 	record_add_int(&r, "dport", k->rport);
+	/* The most telling fields first: where to, then how much. */
+	if (!ini_lan || !resp_lan)
+		net_add_names(&r, c);
 	net_community_id(c, cid);
 	record_add_str(&r, "community_id", cid);
 	record_add_int(&r, "packets_out", (int64_t)c->packets[CONV_OUT]);
@@ -196,8 +199,6 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	record_add_time(&r, "end", c->end);
 	record_add_duration(&r, "duration", c->end - c->start);
 	record_add_bool(&r, "final", final);
-	if (!ini_lan || !resp_lan)
-		net_add_names(&r, c);
 	net_emit(&r);
 	record_free(&r);
 }

@@ -55,6 +55,14 @@ sandbox_enter(void)
 	size_t		i;
 	int		nr, rc = -1;
 
+#if defined(__SANITIZE_ADDRESS__)
+	/*
+	 * make SANITIZE=1 (tests only): LeakSanitizer's exit check needs
+	 * what the filter forbids; the unprivileged worker stays.
+	 */
+	log_warnx("sanitizer build: no seccomp filter");
+	return 0;
+#endif
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL)
 		return -1;
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)

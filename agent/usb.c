@@ -193,15 +193,8 @@ usb_ident_add(struct record *r, const struct usb_ident *id, int full)
 	int	i;
 	char	t[16];
 
+	/* Who the device is first; where it sits after. */
 	add_str(r, "device_id", id->device_id);
-	if (full) {
-		add_str(r, "syspath", id->syspath);
-		add_str(r, "port", id->port);
-		if (id->busnum >= 0)
-			record_add_int(r, "busnum", id->busnum);
-		if (id->devnum >= 0)
-			record_add_int(r, "devnum", id->devnum);
-	}
 	add_str(r, "vendor_id", id->vendor_id);
 	add_str(r, "product_id", id->product_id);
 	if (full) {
@@ -215,6 +208,12 @@ usb_ident_add(struct record *r, const struct usb_ident *id, int full)
 		add_str(r, "vendor_name", id->vendor_name);
 	if (id->model_name[0] != '\0')
 		add_str(r, "model_name", id->model_name);
+	add_str(r, "syspath", id->syspath);
+	add_str(r, "port", id->port);
+	if (id->busnum >= 0)
+		record_add_int(r, "busnum", id->busnum);
+	if (id->devnum >= 0)
+		record_add_int(r, "devnum", id->devnum);
 	add_str(r, "speed", id->speed);
 	add_str(r, "bcd_device", id->bcd_device);
 	record_add_list(r, "interfaces");

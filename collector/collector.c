@@ -186,6 +186,7 @@ collector_options(int argc, char *argv[])
 		opts_print(&o, stdout);
 		exit(0);
 	}
+	opts_free(&o);
 }
 
 int

@@ -245,6 +245,15 @@ opts_usage_exit(const struct opts *o)
 }
 
 void
+opts_free(struct opts *o)
+{
+	free(o->src);
+	free(o->given);
+	o->src = NULL;
+	o->given = NULL;
+}
+
+void
 opts_parse(struct opts *o, int argc, char **argv, const char *deffile)
 {
 	struct option		*lo;

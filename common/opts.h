@@ -92,6 +92,8 @@ struct opts {
  * as "file:line: what", then exits 2; --help and --version exit 0.
  */
 void	opts_parse(struct opts *, int, char **, const char *deffile);
+/* Frees what opts_parse kept about where each value came from. */
+void	opts_free(struct opts *);
 /* Whether the option was set by the file or the command line. */
 int	opts_given(const struct opts *, const char *);
 /*
