@@ -147,13 +147,34 @@ enroll_replace(const char *name, const void *p, size_t len, mode_t mode)
 	return 0;
 }
 
+/* Reads the key (key set) or the certificate (cert set) in PEM at path. */
+static int
+enroll_read_pem(const char *path, EVP_PKEY **key, X509 **cert, char *err,
+    size_t errlen)
+{
+	FILE	*f;
+	int	 ok;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (key != NULL)
+		ok = (*key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL;
+	else
+		ok = (*cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL;
+	fclose(f);
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", path, tls_error());
+	return ok ? 0 : -1;
+}
+
 int
 enroll_init(const struct enroll_conf *c, char *err, size_t errlen)
 {
 	struct buf	 b;
 	char		 path[4096];
 	const char	*why;
-	FILE		*f;
 
 	en.hosts = c->hosts;
 	en.days = c->days;
@@ -187,27 +208,12 @@ enroll_init(const struct enroll_conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/ca.key", c->ca_dir);
-	if (tls_key_private(path, err, errlen) == -1)
+	if (tls_key_private(path, err, errlen) == -1 ||
+	    enroll_read_pem(path, &en.key, NULL, err, errlen) == -1)
 		return -1;
-	if ((f = fopen(path, "re")) == NULL ||
-	    (en.key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, f == NULL ?
-		    strerror(errno) : tls_error());
-		if (f != NULL)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
 	snprintf(path, sizeof(path), "%s/ca.crt", c->ca_dir);
-	if ((f = fopen(path, "re")) == NULL ||
-	    (en.ca = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, f == NULL ?
-		    strerror(errno) : tls_error());
-		if (f != NULL)
-			fclose(f);
+	if (enroll_read_pem(path, NULL, &en.ca, err, errlen) == -1)
 		return -1;
-	}
-	fclose(f);
 	if (X509_check_private_key(en.ca, en.key) != 1) {
 		snprintf(err, errlen, "%s/ca.key does not belong to ca.crt",
 		    c->ca_dir);
