@@ -77,7 +77,7 @@ TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
 		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
-		  fuzz_options
+		  fuzz_options fuzz_session
 FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
@@ -128,9 +128,16 @@ $(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
 $(B)/fuzz/fuzz_spool: agent/spool.c
 $(B)/fuzz/fuzz_netdev: agent/netdev.c
 $(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
+# The session state machine with the modules it writes through.
+$(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
+    collector/recover.c collector/state.c collector/syncer.c \
+    collector/peerlimit.c collector/enroll.c collector/hostnet.c \
+    collector/wake.c collector/hoststat.c collector/alert.c \
+    collector/alertrule.c collector/metrics.c
 $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += -Iagent
-$(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options: FUZZ_CFLAGS += -Icollector
+$(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
+	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
