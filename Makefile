@@ -77,7 +77,7 @@ TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
 		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
-		  fuzz_options fuzz_session
+		  fuzz_options fuzz_session fuzz_uplink
 FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
@@ -134,8 +134,11 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
     collector/alertrule.c collector/metrics.c
+# The agent's link with its spool and commands (the harness is the collector).
+$(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c
 $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
-	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += -Iagent
+	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \
+	$(B)/fuzz/fuzz_uplink: FUZZ_CFLAGS += -Iagent
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
 	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
