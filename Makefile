@@ -142,6 +142,9 @@ $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
 	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
+# libevent and OpenSSL, not the agent's capture and device libraries.
+$(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
+	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto)
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 

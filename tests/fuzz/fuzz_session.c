@@ -186,26 +186,22 @@ line_check(const char *host, const char *p, size_t len)
 static void
 log_check(const char *name)
 {
-	char	 path[512], host[HOSTNAME_MAX + 1], *p, *nl;
-	size_t	 len = strlen(name) - 4;
-	FILE	*f;
-	char	*data = NULL;
-	size_t	 size = 0;
-	int	 c;
+	struct stat	 st;
+	char		 path[512], host[HOSTNAME_MAX + 1], *data, *p, *nl;
+	size_t		 len = strlen(name) - 4, size;
+	FILE		*f;
 
 	if (len == 0 || len > HOSTNAME_MAX || !hostname_ok(name, len))
 		abort();
 	memcpy(host, name, len);
 	host[len] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", log_dir, name);
-	if ((f = fopen(path, "r")) == NULL)
+	if ((f = fopen(path, "r")) == NULL || fstat(fileno(f), &st) == -1)
 		abort();
-	/* Small files: the folder is emptied every CLEAR_EVERY inputs. */
-	while ((c = getc(f)) != EOF) {
-		if ((data = realloc(data, size + 1)) == NULL)
-			abort();
-		data[size++] = (char)c;
-	}
+	size = (size_t)st.st_size;
+	if ((data = malloc(size + 1)) == NULL ||
+	    fread(data, 1, size, f) != size)
+		abort();
 	fclose(f);
 	if (size > 0 && data[size - 1] != '\n')
 		abort();
