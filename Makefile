@@ -142,9 +142,11 @@ $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
 	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
-# libevent and OpenSSL, not the agent's capture and device libraries.
+# libevent, OpenSSL and (for common/service.c) libsystemd; not the
+# agent's capture and device libraries.
 $(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
-	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto)
+	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto \
+	    libsystemd)
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 
