@@ -27,7 +27,9 @@ hoststat_find(const char *host)
 	struct hoststat	 key = { .host = (char *)(uintptr_t)host }, *kp = &key;
 	struct hoststat	**found, *h;
 
-	found = bsearch(&kp, hosts, nhosts, sizeof(*hosts), hoststat_cmp);
+	/* bsearch takes no NULL array, even for none (the first host). */
+	found = nhosts == 0 ? NULL : bsearch(&kp, hosts, nhosts,
+	    sizeof(*hosts), hoststat_cmp);
 	if (found != NULL)
 		return *found;
 	h = xcalloc(1, sizeof(*h));
@@ -183,7 +185,9 @@ hoststat_get(const char *host)
 	struct hoststat	 key = { .host = (char *)(uintptr_t)host }, *kp = &key;
 	struct hoststat	**found;
 
-	found = bsearch(&kp, hosts, nhosts, sizeof(*hosts), hoststat_cmp);
+	/* bsearch takes no NULL array, even for none (the first host). */
+	found = nhosts == 0 ? NULL : bsearch(&kp, hosts, nhosts,
+	    sizeof(*hosts), hoststat_cmp);
 	return found != NULL ? *found : NULL;
 }
 
