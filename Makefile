@@ -133,9 +133,10 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c
+    collector/alertrule.c collector/metrics.c tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
-$(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c
+$(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c \
+    tests/fuzz/fuzzlink.h
 $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \
 	$(B)/fuzz/fuzz_uplink: FUZZ_CFLAGS += -Iagent

@@ -40,6 +40,7 @@
 #include "wire.h"
 
 #include "fuzzfile.h"
+#include "fuzzlink.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -101,8 +102,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
  * them: WELCOME first if at all, then ACKs, a BYE last.
  */
 static void
-answer_check(struct answer *a)
+answer_check(void *arg)
 {
+	struct answer	*a = arg;
 	struct wire_hdr	 h;
 	struct wire_welcome w;
 	struct wire_bye	 bye;
@@ -148,19 +150,8 @@ answer_check(struct answer *a)
 static int
 answer_read(int fd, struct answer *a)
 {
-	ssize_t	n;
-
-	for (;;) {
-		n = read(fd, a->buf + a->len, sizeof(a->buf) - a->len);
-		if (n == 0)
-			return 0;
-		if (n == -1)
-			return errno == EAGAIN ? 1 : 0;
-		a->len += (size_t)n;
-		answer_check(a);
-		if (a->len == sizeof(a->buf))
-			abort();	/* a frame too large for its type */
-	}
+	return fuzzlink_read(fd, a->buf, sizeof(a->buf), &a->len,
+	    answer_check, a);
 }
 
 /*

@@ -32,6 +32,7 @@
 
 #include "agent.h"
 #include "fuzzfile.h"
+#include "fuzzlink.h"
 #include "priv.h"
 #include "spool.h"
 #include "wire.h"
@@ -149,8 +150,9 @@ timers_fire(void)
 
 /* Checks the agent's frames as they complete. */
 static void
-said_check(struct said *s)
+said_check(void *arg)
 {
+	struct said		*s = arg;
 	struct wire_hdr		 h;
 	struct wire_hello	 hello;
 	struct wire_result	 res;
@@ -206,19 +208,8 @@ said_check(struct said *s)
 static int
 said_read(int fd, struct said *s)
 {
-	ssize_t	n;
-
-	for (;;) {
-		n = read(fd, s->buf + s->len, sizeof(s->buf) - s->len);
-		if (n == 0)
-			return 0;
-		if (n == -1)
-			return errno == EAGAIN ? 1 : 0;
-		s->len += (size_t)n;
-		said_check(s);
-		if (s->len == sizeof(s->buf))
-			abort();
-	}
+	return fuzzlink_read(fd, s->buf, sizeof(s->buf), &s->len,
+	    said_check, s);
 }
 
 /* Waits for the agent to connect and say HELLO: the connection. */
