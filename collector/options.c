@@ -123,7 +123,7 @@ const struct opt collector_opts[] = {
 	{ "max-pending-per-addr", 0, OPT_INT, C(max_pending_addr), "N", 1,
 	  1000000, "16", "Connections before HELLO from one address.",
 	  0, NULL },
-	{ "max-frame", 0, OPT_INT, C(max_frame_int), "BYTES", 1024,
+	{ "max-frame", 0, OPT_INT, C(max_frame_int), "BYTES", WIRE_MIN_FRAME,
 	  WIRE_MAX_FRAME_LIMIT, "65536", "The largest frame payload accepted.",
 	  0, NULL },
 	{ "handshake-timeout", 0, OPT_INT, C(handshake_timeout), "SECONDS", 1,

@@ -146,7 +146,14 @@ wire_get_welcome(const uint8_t *p, size_t len, struct wire_welcome *w,
 	bad = rbuf_get_u64(&rb, &w->last_seq) == -1 ||
 	    rbuf_get_u32(&rb, &w->heartbeat_ms) == -1 ||
 	    rbuf_get_u32(&rb, &w->max_frame) == -1;
-	return wire_done(&rb, bad, err);
+	if (wire_done(&rb, bad, err) == -1)
+		return -1;
+	/* Below it no record fits: the agent would discard every one. */
+	if (w->max_frame < WIRE_MIN_FRAME) {
+		*err = "max_frame below the minimum";
+		return -1;
+	}
+	return 0;
 }
 
 int

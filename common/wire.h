@@ -17,6 +17,7 @@
 #define WIRE_HDR_LEN		8
 #define WIRE_MAX_FRAME		65536	/* default payload limit */
 #define WIRE_MAX_FRAME_LIMIT	(16 * 1024 * 1024)
+#define WIRE_MIN_FRAME		1024	/* the least payload limit (WELCOME) */
 #define WIRE_HOST_MAX		64
 #define WIRE_TEXT_MAX		256	/* software versions, reasons */
 #define WIRE_SECRET_MAX		256	/* enrolment secret */

@@ -1015,6 +1015,25 @@ test_welcome(void **state)
 	buf_free(&b);
 }
 
+/* A payload limit under 1,024 would let the agent send no record. */
+static void
+test_welcome_small_frame(void **state)
+{
+	/* last_seq 0, heartbeat 30000, then max_frame 1023 and 1024. */
+	static const uint8_t	 p1023[] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x03, 0xff };
+	static const uint8_t	 p1024[] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x04, 0x00 };
+	struct wire_welcome	 d;
+	const char		*err = NULL;
+
+	(void)state;
+	assert_int_equal(wire_get_welcome(p1023, sizeof(p1023), &d, &err), -1);
+	assert_string_equal(err, "max_frame below the minimum");
+	assert_int_equal(wire_get_welcome(p1024, sizeof(p1024), &d, &err), 0);
+	assert_int_equal(d.max_frame, 1024);
+}
+
 static void
 test_ack(void **state)
 {
@@ -1341,6 +1360,7 @@ main(void)
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_hello_limits),
 		cmocka_unit_test(test_welcome),
+		cmocka_unit_test(test_welcome_small_frame),
 		cmocka_unit_test(test_ack),
 		cmocka_unit_test(test_bye),
 		cmocka_unit_test(test_control_truncated),
