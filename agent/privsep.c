@@ -68,6 +68,7 @@ struct priv_rep {
 static const struct agent_conf	*pconf;
 static int			 priv_fd = -1;	/* the worker's end */
 static pid_t			 worker_pid;
+static struct event		*req_ev;	/* the parent's request socket */
 
 int
 priv_separated(void)
@@ -400,6 +401,7 @@ priv_serve(int sock)
 	n = recv(sock, &req, sizeof(req), 0);
 	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
 		/* The worker is gone: so are we, once it is reaped. */
+		event_del(req_ev);
 		return;
 	}
 	if (n == -1)
@@ -471,6 +473,9 @@ priv_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	if (WIFSIGNALED(status))
 		log_warnx("the worker was killed by signal %d; stopping",
 		    WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("the worker exited with status %d; stopping",
+		    WEXITSTATUS(status));
 	event_base_loopbreak(base);
 	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
@@ -490,10 +495,12 @@ priv_parent(int sock)
 		ev = evsignal_new(base, sigs[i], priv_signal_cb, base);
 		evsignal_add(ev, NULL);
 	}
-	ev = event_new(base, sock, EV_READ | EV_PERSIST, priv_req_cb, NULL);
-	event_add(ev, NULL);
+	req_ev = event_new(base, sock, EV_READ | EV_PERSIST, priv_req_cb,
+	    NULL);
+	event_add(req_ev, NULL);
 	priv_signals_ready();
 	event_base_dispatch(base);
+	log_warnx("the privileged parent's loop ended before the worker");
 	exit(1);
 }
 
