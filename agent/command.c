@@ -14,57 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "agent.h"
 #include "log.h"
 #include "priv.h"
 #include "wire.h"
 
-/* Parses "aa:bb:cc:dd:ee:ff" (exactly) into mac. */
+/* A command argument as a C string, or -1 when it does not fit. */
 static int
-command_mac(const uint8_t *s, size_t len, uint8_t mac[6])
+command_arg(const struct wire_command *c, int i, char *buf, size_t size)
 {
-	char		buf[18];
-	unsigned int	b[6];
-	char		end;
-	int		i;
-
-	if (len != 17)
+	if (c->arg_len[i] >= size || memchr(c->args[i], '\0',
+	    c->arg_len[i]) != NULL)
 		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-	    &b[3], &b[4], &b[5], &end) != 6)
-		return -1;
-	for (i = 0; i < 6; i++) {
-		if (buf[i * 3] == ' ' || buf[i * 3] == '+' ||
-		    buf[i * 3] == '-')
-			return -1;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
-/* Parses an IPv4 "A.B.C.D/N" into network and mask (host order). */
-static int
-command_net4(const uint8_t *s, size_t len, uint32_t *net, uint32_t *mask)
-{
-	char		buf[32], *slash, *end;
-	struct in_addr	a;
-	long		n;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((slash = strchr(buf, '/')) == NULL)
-		return -1;
-	*slash++ = '\0';
-	n = strtol(slash, &end, 10);
-	if (*slash == '\0' || *end != '\0' || n < 8 || n > 30 ||
-	    inet_pton(AF_INET, buf, &a) != 1)
-		return -1;
-	*mask = (uint32_t)(0xffffffffULL << (32 - n));
-	*net = ntohl(a.s_addr) & *mask;
+	memcpy(buf, c->args[i], c->arg_len[i]);
+	buf[c->arg_len[i]] = '\0';
 	return 0;
 }
 
@@ -97,16 +61,21 @@ command_iface(uint32_t net, uint32_t mask, char ifname[IF_NAMESIZE])
 static uint16_t
 command_wake(const struct wire_command *c, char *detail, size_t len)
 {
-	char		ifname[IF_NAMESIZE];
+	char		ifname[IF_NAMESIZE], a[32], b[32];
 	uint8_t		mac[6];
 	uint32_t	net, mask;
+	int		prefix;
 
-	if (c->nargs != 2 || command_mac(c->args[0], c->arg_len[0], mac) ==
-	    -1 || command_net4(c->args[1], c->arg_len[1], &net, &mask) ==
-	    -1) {
+	if (c->nargs != 2 || command_arg(c, 0, a, sizeof(a)) == -1 ||
+	    command_arg(c, 1, b, sizeof(b)) == -1 ||
+	    addr_mac_parse(a, mac) == -1 ||
+	    addr_cidr4_parse(b, &net, &prefix) == -1 ||
+	    prefix < 8 || prefix > 30) {
 		snprintf(detail, len, "usage: wake MAC A.B.C.D/N");
 		return RESULT_REFUSED;
 	}
+	mask = addr_mask4(prefix);
+	net &= mask;
 	if (command_iface(net, mask, ifname) == -1) {
 		snprintf(detail, len, "no interface of this PC is on that "
 		    "segment");

@@ -58,7 +58,6 @@ int	priv_fanotify(int, const char *, char *, size_t);
  * why, or -1 with why not.
  */
 int	priv_wake(const char *, const uint8_t [6], char *, size_t);
-#define WAKE_MAGIC_LEN	(6 + 16 * 6)
 /* The kernel filter expression for captures: IP, ARP, minus noise. */
 char	*priv_capture_filter(const struct agent_conf *);
 

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "agent.h"
 #include "log.h"
 #include "mountinfo.h"
@@ -296,17 +297,6 @@ priv_do_fanotify(int mount_id, const char *mountpoint, char *why,
 	return fd;
 }
 
-/* The magic packet: 6 x 0xff, then the MAC 16 times. */
-static void
-priv_magic(const uint8_t mac[6], uint8_t out[WAKE_MAGIC_LEN])
-{
-	int	i;
-
-	memset(out, 0xff, 6);
-	for (i = 0; i < 16; i++)
-		memcpy(out + 6 + i * 6, mac, 6);
-}
-
 /*
  * Wakes mac from interface name: the magic packet as UDP broadcasts to
  * ports 9 and 7 on each of the interface's IPv4 broadcast addresses, and
@@ -320,7 +310,7 @@ priv_do_wake(const char *name, const uint8_t mac[6], char *why, size_t len)
 	struct ifaddrs		*ifa, *a;
 	struct sockaddr_ll	 sll;
 	struct sockaddr_in	 sin, mask;
-	uint8_t			 magic[WAKE_MAGIC_LEN];
+	uint8_t			 magic[ADDR_WOL_LEN];
 	unsigned int		 index;
 	int			 fd, one = 1, sent = 0, i;
 	static const int	 ports[] = { 9, 7 };
@@ -333,7 +323,7 @@ priv_do_wake(const char *name, const uint8_t mac[6], char *why, size_t len)
 		snprintf(why, len, "not a unicast MAC address");
 		return -1;
 	}
-	priv_magic(mac, magic);
+	addr_wol_magic(mac, magic);
 	if (getifaddrs(&ifa) == -1) {
 		snprintf(why, len, "getifaddrs: %s", strerror(errno));
 		return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "hostname.h"
 #include "hostnet.h"
 #include "log.h"
@@ -32,46 +33,6 @@ struct entry {
 static TAILQ_HEAD(, entry)	 entries = TAILQ_HEAD_INITIALIZER(entries);
 static int			 nentries;
 static int			 dirfd = -1;
-
-int
-hostnet_parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int	b[6];
-	char		end;
-	int		i;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0],
-	    &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
-		return -1;
-	for (i = 0; i < 6; i++) {
-		if (s[i * 3] == ' ' || s[i * 3] == '+' || s[i * 3] == '-')
-			return -1;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
-int
-hostnet_parse_cidr(const char *s, uint32_t *addr, int *prefix)
-{
-	char		buf[32], *slash, *end;
-	struct in_addr	a;
-	long		n;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", s);
-	if ((slash = strchr(buf, '/')) == NULL)
-		return -1;
-	*slash++ = '\0';
-	n = strtol(slash, &end, 10);
-	if (*slash == '\0' || *end != '\0' || n < 0 || n > 32 ||
-	    inet_pton(AF_INET, buf, &a) != 1)
-		return -1;
-	*addr = ntohl(a.s_addr);
-	*prefix = (int)n;
-	return 0;
-}
 
 /* Adds or refreshes one (host, iface) entry. */
 static void
@@ -111,8 +72,8 @@ hostnet_line(char *line, struct hostnet_if *i)
 	    strtok_r(NULL, " \n", &save) != NULL ||
 	    !hostname_ok(host, strlen(host)) ||
 	    strlen(iface) >= sizeof(i->iface) ||
-	    hostnet_parse_mac(mac, i->mac) == -1 ||
-	    hostnet_parse_cidr(cidr, &i->addr, &i->prefix) == -1)
+	    addr_mac_parse(mac, i->mac) == -1 ||
+	    addr_cidr4_parse(cidr, &i->addr, &i->prefix) == -1)
 		return -1;
 	snprintf(i->host, sizeof(i->host), "%s", host);
 	snprintf(i->iface, sizeof(i->iface), "%s", iface);
@@ -216,7 +177,7 @@ hostnet_learn(const char *host, const struct record *r)
 			continue;
 		*sp++ = '\0';
 		memset(&i, 0, sizeof(i));
-		if (hostnet_parse_cidr(sp, &i.addr, &i.prefix) == -1 ||
+		if (addr_cidr4_parse(sp, &i.addr, &i.prefix) == -1 ||
 		    strlen(ifs[a]) >= sizeof(i.iface))
 			continue;
 		for (b = 0; b < nmac; b++) {
@@ -224,7 +185,7 @@ hostnet_learn(const char *host, const struct record *r)
 			    (size_t)(m - macs[b]) != strlen(ifs[a]) ||
 			    memcmp(macs[b], ifs[a], strlen(ifs[a])) != 0)
 				continue;
-			if (hostnet_parse_mac(m + 1, i.mac) == 0)
+			if (addr_mac_parse(m + 1, i.mac) == 0)
 				break;
 		}
 		if (b == nmac)
@@ -254,8 +215,7 @@ int
 hostnet_on_segment(const char *host, uint32_t addr, int prefix)
 {
 	struct entry	*e;
-	uint32_t	 mask = prefix == 0 ? 0 :
-			    (uint32_t)(0xffffffffULL << (32 - prefix));
+	uint32_t	 mask = addr_mask4(prefix);
 
 	TAILQ_FOREACH(e, &entries, link)
 		if (strcmp(e->i.host, host) == 0 && e->i.prefix == prefix &&

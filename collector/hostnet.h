@@ -23,10 +23,6 @@ void	hostnet_learn(const char *, const struct record *);
 int	hostnet_of(const char *, struct hostnet_if *, int);
 /* Whether host has an address on the segment addr/prefix. */
 int	hostnet_on_segment(const char *, uint32_t, int);
-/* "aa:bb:cc:dd:ee:ff" into mac: 0, or -1. */
-int	hostnet_parse_mac(const char *, uint8_t [6]);
-/* "A.B.C.D/N" into addr (host order) and prefix: 0, or -1. */
-int	hostnet_parse_cidr(const char *, uint32_t *, int *);
 /* Calls cb once for each host with an entry. */
 void	hostnet_each_host(void (*)(const char *, void *), void *);
 void	hostnet_shutdown(void);

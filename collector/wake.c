@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "collector.h"
 #include "hostlog.h"
 #include "hostnet.h"
@@ -117,16 +118,12 @@ static int
 wake_direct(const struct hostnet_if *i, char *msg, size_t len)
 {
 	struct sockaddr_in	sin;
-	uint8_t			magic[6 + 16 * 6];
-	uint32_t		mask;
+	uint8_t			magic[ADDR_WOL_LEN];
+	uint32_t		mask = addr_mask4(i->prefix);
 	int			fd, one = 1, k, sent = 0;
 	static const int	ports[] = { 9, 7 };
 
-	memset(magic, 0xff, 6);
-	for (k = 0; k < 16; k++)
-		memcpy(magic + 6 + k * 6, i->mac, 6);
-	mask = i->prefix == 0 ? 0 : (uint32_t)(0xffffffffULL <<
-	    (32 - i->prefix));
+	addr_wol_magic(i->mac, magic);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl((i->addr & mask) | ~mask);
@@ -210,8 +207,7 @@ wake_request(const char *target, const char *by, int direct, char *msg,
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 		    ifs[k].mac[0], ifs[k].mac[1], ifs[k].mac[2], ifs[k].mac[3],
 		    ifs[k].mac[4], ifs[k].mac[5]);
-		mask = ifs[k].prefix == 0 ? 0 : (uint32_t)(0xffffffffULL <<
-		    (32 - ifs[k].prefix));
+		mask = addr_mask4(ifs[k].prefix);
 		in.s_addr = htonl(ifs[k].addr & mask);
 		inet_ntop(AF_INET, &in, a, sizeof(a));
 		snprintf(seg, sizeof(seg), "%s/%d", a, ifs[k].prefix);

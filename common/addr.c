@@ -5,6 +5,7 @@
 
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -96,4 +97,61 @@ addr_str(const struct sockaddr *sa, char *out, size_t outlen)
 	} else
 		snprintf(out, outlen, "(family %d)", sa->sa_family);
 	return out;
+}
+
+int
+addr_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned int	b[6];
+	char		end;
+	int		i;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0],
+	    &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		/* sscanf would take " 1", "+1" or "-1" for a byte. */
+		if (s[i * 3] == ' ' || s[i * 3] == '+' || s[i * 3] == '-')
+			return -1;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+int
+addr_cidr4_parse(const char *s, uint32_t *addr, int *prefix)
+{
+	char		buf[32], *slash, *end;
+	struct in_addr	a;
+	long		n;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return -1;
+	*slash++ = '\0';
+	n = strtol(slash, &end, 10);
+	if (*slash == '\0' || *end != '\0' || n < 0 || n > 32 ||
+	    inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*addr = ntohl(a.s_addr);
+	*prefix = (int)n;
+	return 0;
+}
+
+uint32_t
+addr_mask4(int prefix)
+{
+	return prefix <= 0 ? 0 : (uint32_t)(0xffffffffULL << (32 - prefix));
+}
+
+void
+addr_wol_magic(const uint8_t mac[6], uint8_t out[ADDR_WOL_LEN])
+{
+	int	i;
+
+	memset(out, 0xff, 6);
+	for (i = 0; i < 16; i++)
+		memcpy(out + 6 + i * 6, mac, 6);
 }

@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 #define ADDR_STR_MAX	64	/* "[ipv6%scope]:port" with room */
 
 #define ADDR_HOST_MAX	256
@@ -24,5 +26,14 @@ int	addr_parse(const char *, struct sockaddr_storage *, socklen_t *,
 	    const char **);
 /* Writes sa as "a.b.c.d:port" or "[v6]:port". */
 const char *addr_str(const struct sockaddr *, char *, size_t);
+/* Parses exactly "aa:bb:cc:dd:ee:ff" into mac: 0, or -1. */
+int	addr_mac_parse(const char *, uint8_t [6]);
+/* Parses "A.B.C.D/N" into addr (host order) and prefix: 0, or -1. */
+int	addr_cidr4_parse(const char *, uint32_t *, int *);
+/* The mask of an IPv4 prefix length, host order. */
+uint32_t addr_mask4(int);
+#define ADDR_WOL_LEN	(6 + 16 * 6)
+/* The Wake-on-LAN magic packet: 6 x 0xff, then mac 16 times. */
+void	addr_wol_magic(const uint8_t [6], uint8_t [ADDR_WOL_LEN]);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "addr.h"
 #include "num.h"
 
 #define UNTOUCHED	-7777LL
@@ -115,6 +116,38 @@ test_stale_errno(void **state)
 	expect_ok("-9223372036854775808", LLONG_MIN, 0, LLONG_MIN);
 }
 
+/* The MAC and IPv4 prefix parsers the wake command and hostnet share. */
+static void
+test_mac_cidr(void **state)
+{
+	static const char *badmac[] = { "", "02:00:00:00:00", "02:00:00:00:00:1",
+	    "02:00:00:00:00:123", "02-00-00-00-00-12", " 2:00:00:00:00:12",
+	    "+2:00:00:00:00:12", "02:00:00:00:00:1g", "02:00:00:00:00:12x" };
+	static const char *badcidr[] = { "", "10.0.0.0", "10.0.0.0/", "10.0.0/8",
+	    "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8x", "::1/64" };
+	uint8_t		mac[6];
+	uint32_t	a;
+	int		p;
+	size_t		i;
+
+	(void)state;
+	assert_int_equal(addr_mac_parse("02:00:00:00:00:12", mac), 0);
+	assert_int_equal(mac[0], 0x02);
+	assert_int_equal(mac[5], 0x12);
+	assert_int_equal(addr_mac_parse("AA:bb:CC:dd:EE:ff", mac), 0);
+	assert_int_equal(mac[0], 0xaa);
+	for (i = 0; i < sizeof(badmac) / sizeof(badmac[0]); i++)
+		if (addr_mac_parse(badmac[i], mac) != -1)
+			fail_msg("accepted MAC \"%s\"", badmac[i]);
+	assert_int_equal(addr_cidr4_parse("10.77.0.14/24", &a, &p), 0);
+	assert_true(a == 0x0a4d000e && p == 24);
+	assert_true((a & addr_mask4(p)) == 0x0a4d0000);
+	assert_true(addr_mask4(0) == 0 && addr_mask4(32) == 0xffffffff);
+	for (i = 0; i < sizeof(badcidr) / sizeof(badcidr[0]); i++)
+		if (addr_cidr4_parse(badcidr[i], &a, &p) != -1)
+			fail_msg("accepted prefix \"%s\"", badcidr[i]);
+}
+
 int
 main(void)
 {
@@ -124,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_stale_errno),
+		cmocka_unit_test(test_mac_cidr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
