@@ -14,6 +14,7 @@ Namespaces are named lwps-PID-* and always deleted.
 
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,7 +118,11 @@ def unprivileged():
         os.setgroups([])
         os.setgid(nobody.pw_gid)
         os.setuid(nobody.pw_uid)
-    args = [lw.AGENT, '-f', '--collector', '127.0.0.1:%d' % coll.port,
+    # nobody may not reach the build folder (a clone under a private
+    # folder): run a copy from the run's folder, which nobody can enter.
+    agent_bin = os.path.join(st, 'labwatch-agent')
+    shutil.copy(lw.AGENT, agent_bin)
+    args = [agent_bin, '-f', '--collector', '127.0.0.1:%d' % coll.port,
             '--host', 'ps02', '--state-dir', st, '--no-usb',
             '--tls-ca', lw.ca_file(), '--tls-cert', cert, '--tls-key', key]
     err = open(os.path.join(lw.tmpdir(), 'agent-ps02.stderr'), 'wb')
