@@ -452,9 +452,6 @@ main(int argc, char *argv[])
 	service_ready(base);
 	event_base_dispatch(base);
 	service_stopping();
-	/* Already stopping: a second request must not cut the cleanup. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 
 	usb_shutdown();
 	if (net_on) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Readiness and the watchdog under systemd (sd_notify); the pid file. */
 #include <systemd/sd-daemon.h>
+#include <signal.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,17 @@ service_ready(struct event_base *base)
 void
 service_stopping(void)
 {
+	sigset_t	set;
+
+	/*
+	 * Already stopping: a second SIGTERM or SIGINT must not cut the
+	 * cleanup.  Blocked, not ignored: freeing the signal events puts
+	 * back the default action, which would kill the process.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	sd_notify(0, "STOPPING=1");
 	if (watchdog_ev != NULL) {
 		event_free(watchdog_ev);

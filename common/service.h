@@ -14,7 +14,10 @@
  * loop gets the daemon restarted.  Does nothing outside systemd.
  */
 void	service_ready(struct event_base *);
-/* Tells systemd the daemon is stopping; frees the watchdog timer. */
+/*
+ * Tells systemd the daemon is stopping, frees the watchdog timer and
+ * blocks SIGTERM and SIGINT so a second request cannot cut the cleanup.
+ */
 void	service_stopping(void);
 /* Writes the process id to path; exits 1 when it cannot. */
 void	service_pidfile(const char *);

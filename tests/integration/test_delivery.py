@@ -129,7 +129,8 @@ def stop_agents(scenario, coll, agents, timeout=15):
     for a in agents:
         rc = stop(a, timeout=5)
         check('%s: agent %s exited by itself, status 0' % (scenario, a.host),
-              rc == 0, 'status %r' % rc)
+              rc == 0, 'status %r; stderr ends: %s' % (
+                  rc, stderr_text(a)[-300:]))
 
 
 def verify(scenario, coll, agents, min_records, dropped=False):

@@ -106,6 +106,39 @@ def sandboxed():
     ctx['coll'] = coll
 
 
+def hammer(proc, sig=15, timeout=8.0):
+    """Sends sig every 2 ms until proc exits; returns its exit status
+    (None if it had to be killed)."""
+    end = time.monotonic() + timeout
+    while lw.running(proc) and time.monotonic() < end:
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        time.sleep(0.002)
+    return lw.wait_exit(proc, 1)
+
+
+def repeated_sigterm():
+    """systemd, an admin and a script may all ask at once: SIGTERM sent
+    again and again while a daemon stops must not cut its cleanup."""
+    coll = lw.start_collector(name='collector-term')
+    agent = lw.start_agent('127.0.0.1:%d' % coll.port, 'term01',
+                           extra=['--selftest-rate', '200'])
+    lw.wait_event(lw.log_path(coll, 'term01'), 'text', 'agent.start')
+    rc = hammer(agent)
+    check('signals: an agent sent SIGTERM every 2 ms until it exits '
+          'exits 0', rc == 0, 'status %r: %s' % (
+              rc, lw.stderr_text(agent)[-300:]))
+    check('signals: ... and its agent.stop reached the log',
+          lw.wait_until(lambda: lw.events(lw.records_quiet(
+              lw.log_path(coll, 'term01'), 'text'), 'agent.stop'), 5))
+    rc = hammer(coll)
+    check('signals: a collector sent SIGTERM every 2 ms until it exits '
+          'exits 0', rc == 0, 'status %r: %s' % (
+              rc, lw.stderr_text(coll)[-300:]))
+
+
 def unprivileged():
     coll = ctx['coll']
     nobody = pwd.getpwnam('nobody')
@@ -275,7 +308,8 @@ def main():
         print('# skip - privilege separation needs root to test')
         return
     try:
-        for step in (sandboxed, unprivileged, bad_files, later_interfaces):
+        for step in (sandboxed, repeated_sigterm, unprivileged, bad_files,
+                     later_interfaces):
             lw.step(step.__name__, step)
     finally:
         lw.cleanup()
