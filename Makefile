@@ -59,7 +59,7 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule
+		  test_alertrule test_addr
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o

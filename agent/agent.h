@@ -140,8 +140,11 @@ void	net_packet(int dlt, int64_t ts_us, const uint8_t *, size_t caplen,
 void	net_tick(int64_t now_us);
 /* Emits agent.stats; kernel counters from capture.c. */
 void	net_stats(uint64_t kernel_seen, uint64_t kernel_dropped);
-/* The collector's address: the agent's own link is not logged. */
-void	net_exclude_peer(const struct sockaddr *);
+/*
+ * A collector's address: the agent's own links are not logged.  Slot 0 is
+ * the link, 1 a probe of the preferred collector; NULL forgets the slot.
+ */
+void	net_exclude_peer(int, const struct sockaddr *);
 /* SIGHUP: reloads the ip.txt filter, keeping open conversations. */
 void	net_reload(void);
 /* Ends every open conversation, emitting them. */

@@ -302,45 +302,57 @@ net_ignored_port(uint16_t port)
 	return ignore[port / 8] & (1 << (port % 8));
 }
 
-/* The agent's own link to the collector, which is not a transfer. */
-static struct {
+/*
+ * The agent's own links to collectors, which are not transfers: the link
+ * (slot 0) and a probe of the preferred collector (slot 1).
+ */
+static struct uplink_peer {
 	uint8_t		af;		/* 0: not connected */
 	uint8_t		ip[16];
 	uint16_t	port;
-} uplink_peer;
+} uplink_peers[2];
 
 void
-net_exclude_peer(const struct sockaddr *sa)
+net_exclude_peer(int slot, const struct sockaddr *sa)
 {
-	memset(&uplink_peer, 0, sizeof(uplink_peer));
+	struct uplink_peer	*u = &uplink_peers[slot != 0];
+
+	memset(u, 0, sizeof(*u));
+	if (sa == NULL)
+		return;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		uplink_peer.af = 4;
-		memcpy(uplink_peer.ip, &sin->sin_addr, 4);
-		uplink_peer.port = ntohs(sin->sin_port);
+		u->af = 4;
+		memcpy(u->ip, &sin->sin_addr, 4);
+		u->port = ntohs(sin->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
-		uplink_peer.af = 6;
-		memcpy(uplink_peer.ip, &sin6->sin6_addr, 16);
-		uplink_peer.port = ntohs(sin6->sin6_port);
+		u->af = 6;
+		memcpy(u->ip, &sin6->sin6_addr, 16);
+		u->port = ntohs(sin6->sin6_port);
 	}
 }
 
-/* Is this packet on the link to the collector? */
+/* Is this packet on a link to a collector? */
 static int
 net_is_uplink(const struct pkt *pk)
 {
-	size_t	len = pk->af == 4 ? 4 : 16;
+	const struct uplink_peer	*u;
+	size_t				 len = pk->af == 4 ? 4 : 16, i;
 
-	if (uplink_peer.af == 0 || pk->af != uplink_peer.af ||
-	    pk->proto != IPPROTO_TCP_ || !pk->has_ports)
+	if (pk->proto != IPPROTO_TCP_ || !pk->has_ports)
 		return 0;
-	return (pk->dport == uplink_peer.port &&
-	    memcmp(pk->dst, uplink_peer.ip, len) == 0) ||
-	    (pk->sport == uplink_peer.port &&
-	    memcmp(pk->src, uplink_peer.ip, len) == 0);
+	for (i = 0; i < 2; i++) {
+		u = &uplink_peers[i];
+		if (u->af != 0 && pk->af == u->af &&
+		    ((pk->dport == u->port && memcmp(pk->dst, u->ip, len) ==
+		    0) || (pk->sport == u->port && memcmp(pk->src, u->ip,
+		    len) == 0)))
+			return 1;
+	}
+	return 0;
 }
 
 /*

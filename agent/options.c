@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "addr.h"
 #include "agent.h"
 #include "num.h"
 #include "opts.h"
@@ -23,11 +24,40 @@ check_port(const char *s, const char **err)
 	return num_parse(s, 1, 65535, &v, err);
 }
 
+/* --collector: one HOST:PORT or a list of them, in order of preference. */
+static int
+check_collectors(const char *s, const char **err)
+{
+	struct addr_hostport	list[ADDR_LIST_MAX];
+
+	return addr_split_list(s, list, ADDR_LIST_MAX, err) == -1 ? -1 : 0;
+}
+
+/* --enroll: exactly one collector; its certificate serves every one. */
+static int
+check_enroll(const char *s, const char **err)
+{
+	if (strchr(s, ',') != NULL) {
+		*err = "enrol with one collector, not a list (the certificate "
+		    "it signs serves every collector of the same lab CA)";
+		return -1;
+	}
+	return opts_check_hostport(s, err);
+}
+
 const struct opt agent_opts[] = {
-	{ "collector", 'c', OPT_STR, C(collector), "HOST:PORT", 0, 0, NULL,
-	  "Send records to this collector. A name is resolved at each "
-	  "connect; IPv6 addresses go in brackets, [2001:db8::1]:7514.",
-	  0, opts_check_hostport },
+	{ "collector", 'c', OPT_STR, C(collector), "HOST:PORT[,HOST:PORT...]",
+	  0, 0, NULL,
+	  "Send records to this collector, or to the first of a list that "
+	  "answers. A name is resolved at each connect; IPv6 addresses go in "
+	  "brackets, [2001:db8::1]:7514. A list of up to 8, separated by "
+	  "commas, is in order of preference: when a collector cannot be "
+	  "reached (connect, TLS, silence or a BYE that sends the agent "
+	  "away) the agent goes on to the next, and while on a later one it "
+	  "probes the first (from 2 seconds, doubling up to --reconnect-max) "
+	  "and comes back to it once it answers HELLO; an agent.collector "
+	  "record marks each switch. Every collector must trust the same lab "
+	  "CA and take this host.", 0, check_collectors },
 	{ "stdout", 's', OPT_FLAG, C(to_stdout), NULL, 0, 0, "no",
 	  "Print records on standard output instead (standalone mode).",
 	  0, NULL },
@@ -51,7 +81,10 @@ const struct opt agent_opts[] = {
 	  "Make this PC's key, have the collector there sign it, store both "
 	  "at --tls-key and --tls-cert, and exit. The key never leaves the "
 	  "PC; the exit status is 0, or 1 when refused (with the collector's "
-	  "reason).", OPT_CLI, opts_check_hostport },
+	  "reason). One collector, not a list: the certificate it signs is "
+	  "good for every collector of the same lab CA, so a PC whose "
+	  "--collector names several enrols with any one of them.",
+	  OPT_CLI, check_enroll },
 	{ "enroll-secret", 0, OPT_STR, C(enroll_secret), "FILE", 0, 0,
 	  "/etc/labwatch/enroll.secret",
 	  "The lab's enrolment secret, on the first line of a file of mode "

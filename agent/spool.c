@@ -52,6 +52,7 @@ static struct {
 	size_t		 nsegs;
 	uint64_t	 next_seq;
 	uint64_t	 acked;
+	uint64_t	 sent;		/* last seq spool_read handed out */
 	size_t		 cur;		/* send cursor: segment ... */
 	off_t		 cur_off;	/* ... and offset in it */
 	uint64_t	 total;		/* bytes in all segments */
@@ -349,6 +350,12 @@ spool_next_seq(void)
 }
 
 uint64_t
+spool_sent(void)
+{
+	return sp.sent;
+}
+
+uint64_t
 spool_records(void)
 {
 	return sp.next_seq - 1 - sp.acked;
@@ -614,6 +621,10 @@ spool_rewind(uint64_t after)
 {
 	size_t	i;
 
+	/* Acknowledged by some collector: gone, not sent to another. */
+	if (after < sp.acked)
+		after = sp.acked;
+	sp.sent = after;
 	for (i = 0; i < sp.nsegs - 1; i++)
 		if (sp.segs[i].last_seq > after)
 			break;
@@ -627,7 +638,9 @@ spool_read(struct evbuffer *out, size_t max)
 	struct segment	*s;
 	struct wire_hdr	 h;
 	const char	*err;
-	size_t		 added = 0, used;
+	size_t		 added = 0, used, last;
+	uint64_t	 seq;
+	int64_t		 ts;
 	ssize_t		 n;
 
 	while (added < max) {
@@ -645,12 +658,13 @@ spool_read(struct evbuffer *out, size_t max)
 			    s->first_seq);
 			break;
 		}
-		for (used = 0; used + WIRE_HDR_LEN <= (size_t)n; ) {
+		for (used = last = 0; used + WIRE_HDR_LEN <= (size_t)n; ) {
 			if (wire_parse_hdr(sp.chunk + used, SPOOL_FRAME_MAX,
 			    &h, &err) == -1)
 				break;
 			if (used + WIRE_HDR_LEN + h.len > (size_t)n)
 				break;
+			last = used;
 			used += WIRE_HDR_LEN + h.len;
 		}
 		if (used == 0) {
@@ -661,6 +675,9 @@ spool_read(struct evbuffer *out, size_t max)
 			sp.cur_off = s->size;
 			continue;
 		}
+		if (frame_seq(sp.chunk + last + WIRE_HDR_LEN, used - last -
+		    WIRE_HDR_LEN, &seq, &ts) == 0)
+			sp.sent = seq;
 		evbuffer_add(out, sp.chunk, used);
 		sp.cur_off += (off_t)used;
 		added += used;

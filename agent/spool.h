@@ -62,10 +62,16 @@ size_t	 spool_ndue(void);
 void	 spool_due_trim(uint64_t);
 /* Everything up to seq is stored by the collector: forget it. */
 void	 spool_ack(uint64_t);
-/* The next spool_read starts at the first record after seq. */
+/*
+ * The next spool_read starts at the first record after seq, or after the
+ * last acknowledged one if that is later: what one collector acknowledged
+ * is not sent to another.
+ */
 void	 spool_rewind(uint64_t);
 /* Appends whole frames from the send cursor to out, about max bytes. */
 size_t	 spool_read(struct evbuffer *, size_t);
+/* The seq of the last record spool_read handed out since the rewind. */
+uint64_t spool_sent(void);
 /* Records and bytes not yet acknowledged. */
 uint64_t spool_records(void);
 uint64_t spool_bytes(void);

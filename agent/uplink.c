@@ -5,6 +5,15 @@
  * resends from what the collector's WELCOME says it last stored, so neither
  * a dropped connection nor a restart loses anything.  Reconnects back off
  * exponentially with jitter so a lab of PCs does not come back in one wave.
+ *
+ * With a list of collectors the link goes to the first that answers, in
+ * order; a collector that cannot be reached (connect, TLS, silence, a BYE)
+ * sends the agent on to the next, and a broken link starts again at the
+ * first.  While on a later one the agent probes the first with a link of
+ * its own; once that one is WELCOMEd, the old link stops taking records,
+ * its last ACK is awaited (a record boundary), and the probe becomes the
+ * link.  Each collector resumes from its own WELCOME; what another one
+ * acknowledged has left the spool and is not sent again.
  */
 #include <sys/random.h>
 
@@ -17,6 +26,8 @@
 #include <openssl/err.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,12 +45,19 @@
 #define OUT_HIGH	(256 * 1024)	/* bytes handed to the socket at once */
 #define SHUTDOWN_WAIT	3		/* seconds to get the spool ACKed */
 #define SYNC_DELAY_MS	100		/* spool writes become durable */
+#define PROBE_MIN_MS	2000		/* first probe of the first collector */
+#define DRAIN_WAIT_MS	2000		/* for the old link's last ACK */
+#define CONNECT_WAIT	10		/* seconds for TCP, TLS and WELCOME */
+
+/* Where the next attempt goes after a link is lost. */
+#define RETRY_FIRST	0		/* the first collector: the link broke */
+#define RETRY_NEXT	1		/* the next one: this one sent us away */
 
 enum uplink_state {
 	U_WAIT,		/* disconnected, reconnect timer running */
 	U_CONNECTING,
 	U_HELLO,	/* HELLO sent, waiting for WELCOME */
-	U_READY,
+	U_READY,	/* the link; a probe: WELCOMEd, waiting to take over */
 	U_DONE,		/* shut down */
 };
 
@@ -53,8 +71,20 @@ static struct {
 	struct event		*heartbeat;
 	struct event		*deadline;	/* shutdown */
 	enum uplink_state	 state;
-	char			 host[ADDR_HOST_MAX];
-	char			 port[ADDR_PORT_MAX];
+	struct addr_hostport	 coll[ADDR_LIST_MAX];
+	int			 ncoll;
+	int			 cur;		/* the collector of the link */
+	int			 from;		/* the last one that took records */
+	char			 why[256];	/* why the agent left it */
+
+	/* A link to the first collector while on a later one. */
+	struct bufferevent	*probe;
+	enum uplink_state	 probe_state;	/* U_WAIT: none */
+	uint8_t			 probe_welcome[16];
+	struct event		*probe_timer;
+	struct event		*drain;		/* the old link's last ACK */
+	int			 probe_ms;
+
 	uint64_t		 stream;
 	uint32_t		 max_frame;
 	int			 hb_interval;	/* seconds */
@@ -70,8 +100,14 @@ static struct {
 static void	uplink_connect(void);
 static void	uplink_finish(void);
 static void	uplink_deadline_cb(evutil_socket_t, short, void *);
-static void	uplink_retry_later(void);
+static void	uplink_retry_later(int);
+static void	uplink_lost(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static int	uplink_spool(struct record *, const struct spool_drop *);
+static void	uplink_probe_close(void);
+static void	uplink_take_over(void);
+
+#define CUR	(&up.coll[up.cur])
 
 size_t
 uplink_queued(void)
@@ -84,8 +120,13 @@ static void
 uplink_acked(uint64_t seq)
 {
 	spool_ack(seq);
-	if (up.done != NULL && spool_records() == 0)
+	if (up.done != NULL && spool_records() == 0) {
 		uplink_finish();
+		return;
+	}
+	/* A switch waits for the old link to have everything it was sent. */
+	if (up.probe_state == U_READY && seq >= spool_sent())
+		uplink_take_over();
 }
 
 /* Hands queued frames to the socket, a bounded amount at a time. */
@@ -95,7 +136,8 @@ uplink_pump(void)
 	struct evbuffer	*out;
 	size_t		 len;
 
-	if (up.state != U_READY)
+	/* Nothing more for a link that is about to be replaced. */
+	if (up.state != U_READY || up.probe_state == U_READY)
 		return;
 	out = bufferevent_get_output(up.bev);
 	while ((len = evbuffer_get_length(out)) < OUT_HIGH)
@@ -186,7 +228,7 @@ uplink_send(struct record *r)
 		 */
 		log_warnx("spool full while connected; resynchronizing");
 		up.backoff_ms = BACKOFF_MIN_MS;
-		uplink_retry_later();
+		uplink_retry_later(RETRY_FIRST);
 		return;
 	}
 	uplink_pump();
@@ -201,32 +243,91 @@ uplink_drop_link(void)
 	evtimer_del(up.heartbeat);
 }
 
-/* Schedules the next attempt: exponential backoff with full jitter. */
-static void
-uplink_retry_later(void)
+/* Everything up to this seq is acknowledged (by some collector). */
+static uint64_t
+uplink_acked_up_to(void)
+{
+	return spool_next_seq() - 1 - spool_records();
+}
+
+/* Starts timer ev somewhere in [ms/2, ms]: full jitter. */
+static int
+uplink_jitter(struct event *ev, int ms)
 {
 	struct timeval	tv;
 	uint32_t	r;
-	int		ms;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)rand();
+	ms = ms / 2 + (int)(r % (uint32_t)(ms / 2 + 1));
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+	return ms;
+}
+
+/* Doubles a backoff, up to --reconnect-max. */
+static void
+uplink_double(int *ms)
+{
+	*ms *= 2;
+	if (*ms > up.conf->reconnect_max * 1000)
+		*ms = up.conf->reconnect_max * 1000;
+}
+
+/*
+ * Schedules the next attempt.  The next collector of the list is tried
+ * after half a second; once the whole list failed (or the link broke) the
+ * agent starts again at the first, with exponential backoff and full
+ * jitter.  A probe that was WELCOMEd takes over at once instead.
+ */
+static void
+uplink_retry_later(int next)
+{
+	int	ms;
 
 	uplink_drop_link();
 	if (up.done != NULL) {
 		uplink_finish();
 		return;
 	}
+	if (up.probe_state == U_READY) {
+		uplink_take_over();
+		return;
+	}
+	uplink_probe_close();
 	up.state = U_WAIT;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint32_t)rand();
-	/* Somewhere in [backoff/2, backoff]. */
-	ms = up.backoff_ms / 2 + (int)(r % (uint32_t)(up.backoff_ms / 2 + 1));
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(up.retry, &tv);
-	log_debug("reconnecting in %d ms", ms);
-	if (up.backoff_ms < up.conf->reconnect_max * 1000)
-		up.backoff_ms *= 2;
-	if (up.backoff_ms > up.conf->reconnect_max * 1000)
-		up.backoff_ms = up.conf->reconnect_max * 1000;
+	if (next && up.cur + 1 < up.ncoll) {
+		up.cur++;
+		ms = uplink_jitter(up.retry, BACKOFF_MIN_MS);
+		log_info("trying collector %s:%s next (%d of %d) in %d ms",
+		    CUR->host, CUR->port, up.cur + 1, up.ncoll, ms);
+		return;
+	}
+	up.cur = 0;
+	ms = uplink_jitter(up.retry, up.backoff_ms);
+	log_debug("reconnecting to %s:%s in %d ms", CUR->host, CUR->port, ms);
+	uplink_double(&up.backoff_ms);
+}
+
+/*
+ * The link is lost, for the reason given: logged, kept as the reason of a
+ * switch away from the collector that last took records, and the next
+ * attempt scheduled.
+ */
+static void
+uplink_lost(int next, const char *fmt, ...)
+{
+	char	why[sizeof(up.why)];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warnx("collector %s:%s: %s", CUR->host, CUR->port, why);
+	if (up.cur == up.from)
+		memcpy(up.why, why, sizeof(up.why));
+	uplink_retry_later(next);
 }
 
 static void
@@ -266,18 +367,18 @@ uplink_new_stream(const char *what, uint64_t claimed)
 
 	snprintf(old, sizeof(old), "%016" PRIx64, up.stream);
 	if (spool_restream(&up.stream) == -1) {
-		uplink_retry_later();
+		uplink_retry_later(RETRY_FIRST);
 		return;
 	}
 	snprintf(new, sizeof(new), "%016" PRIx64, up.stream);
 	if (claimed != 0)
-		log_warnx("collector %s: %s claims records up to %" PRIu64
+		log_warnx("collector %s:%s: %s claims records up to %" PRIu64
 		    ", but this agent numbered only up to %" PRIu64 "; going "
-		    "on as stream %s", up.host, what, claimed,
+		    "on as stream %s", CUR->host, CUR->port, what, claimed,
 		    spool_next_seq() - 1, new);
 	else
-		log_warnx("collector %s: stream %s belongs to another host; "
-		    "going on as stream %s", up.host, old, new);
+		log_warnx("collector %s:%s: stream %s belongs to another host; "
+		    "going on as stream %s", CUR->host, CUR->port, old, new);
 	record_init(&r);
 	record_begin(&r, "agent.stream_reset");
 	r.host = up.conf->host;
@@ -291,7 +392,41 @@ uplink_new_stream(const char *what, uint64_t claimed)
 	uplink_spool(&r, NULL);
 	record_free(&r);
 	up.backoff_ms = BACKOFF_MIN_MS;
-	uplink_retry_later();
+	uplink_retry_later(RETRY_FIRST);
+}
+
+/*
+ * The link is to another collector than the last one that took records:
+ * say so in the log and in the stream (agent.collector), which the new one
+ * stores first.
+ */
+static void
+uplink_switched(void)
+{
+	struct record	 r;
+	char		 from[ADDR_HOST_MAX + ADDR_PORT_MAX + 4];
+	char		 to[sizeof(from)];
+
+	if (up.cur == up.from)
+		return;
+	addr_join(from, sizeof(from), up.coll[up.from].host,
+	    up.coll[up.from].port);
+	addr_join(to, sizeof(to), CUR->host, CUR->port);
+	if (up.why[0] == '\0')
+		snprintf(up.why, sizeof(up.why), "unknown");
+	log_warnx("switched from collector %s to %s (%d of %d): %s", from,
+	    to, up.cur + 1, up.ncoll, up.why);
+	record_init(&r);
+	record_begin(&r, "agent.collector");
+	r.host = up.conf->host;
+	record_add_str(&r, "from", from);
+	record_add_str(&r, "to", to);
+	record_add_int(&r, "position", up.cur + 1);
+	record_add_str(&r, "reason", up.why);
+	uplink_spool(&r, NULL);
+	record_free(&r);
+	up.from = up.cur;
+	up.why[0] = '\0';
 }
 
 static void
@@ -303,8 +438,7 @@ uplink_welcome(const uint8_t *p, size_t len)
 	int			 hb;
 
 	if (wire_get_welcome(p, len, &w, &err) == -1) {
-		log_warnx("collector %s: bad WELCOME: %s", up.host, err);
-		uplink_retry_later();
+		uplink_lost(RETRY_NEXT, "bad WELCOME: %s", err);
 		return;
 	}
 	if (w.last_seq >= spool_next_seq()) {
@@ -326,12 +460,17 @@ uplink_welcome(const uint8_t *p, size_t len)
 	up.state = U_READY;
 	up.backoff_ms = BACKOFF_MIN_MS;
 	log_info("connected to %s:%s, collector has up to %" PRIu64
-	    ", %" PRIu64 " spooled", up.host, up.port, w.last_seq,
+	    ", %" PRIu64 " spooled", CUR->host, CUR->port, w.last_seq,
 	    spool_records());
 	uplink_acked(w.last_seq);
 	spool_due_trim(w.last_seq);
 	uplink_report_drops();
+	uplink_switched();
 	spool_rewind(w.last_seq);
+	if (up.cur > 0)
+		log_debug("probing collector %s:%s in %d ms", up.coll[0].host,
+		    up.coll[0].port, uplink_jitter(up.probe_timer,
+		    up.probe_ms));
 	uplink_pump();
 }
 
@@ -346,14 +485,13 @@ uplink_command(const uint8_t *p, size_t len)
 	uint16_t		 status;
 
 	if (wire_get_command(p, len, &c, &err) == -1) {
-		log_warnx("collector %s: bad COMMAND: %s", up.host, err);
-		uplink_retry_later();
+		uplink_lost(RETRY_NEXT, "bad COMMAND: %s", err);
 		return;
 	}
 	status = command_run(&c, up.conf->tls != NULL, detail,
 	    sizeof(detail));
-	log_info("collector %s: command %u %.*s: %s", up.host, c.id,
-	    (int)c.name_len, (const char *)c.name, detail);
+	log_info("collector %s:%s: command %u %.*s: %s", CUR->host, CUR->port,
+	    c.id, (int)c.name_len, (const char *)c.name, detail);
 	record_init(&r);
 	command_record(&r, &c, status, detail);
 	r.host = up.conf->host;
@@ -383,14 +521,16 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 		if (up.state != U_READY)
 			break;
 		if (wire_get_ack(p, len, &seq, &err) == -1) {
-			log_warnx("collector %s: bad ACK: %s", up.host, err);
-			uplink_retry_later();
+			uplink_lost(RETRY_NEXT, "bad ACK: %s", err);
 			return;
 		}
 		if (seq >= spool_next_seq()) {
 			uplink_new_stream("ACK", seq);
 			return;
 		}
+		/* The first collector stores again: probe it soon next time. */
+		if (up.cur == 0)
+			up.probe_ms = PROBE_MIN_MS;
 		uplink_acked(seq);
 		uplink_pump();
 		return;
@@ -401,26 +541,24 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 		return;
 	case WIRE_BYE:
 		if (wire_get_bye(p, len, &bye, &err) == -1) {
-			log_warnx("collector %s: bad BYE: %s", up.host, err);
-		} else {
-			buf_init(&esc);
-			log_warnx("collector %s closed the link: \"%s\"",
-			    up.host, escape_cstr(&esc, bye.reason,
-			    bye.reason_len));
-			buf_free(&esc);
-			if (bye.code == BYE_BAD_HOST)
-				up.backoff_ms = up.conf->reconnect_max * 1000;
-			if (bye.code == BYE_STREAM) {
-				uplink_new_stream("BYE", 0);
-				return;
-			}
+			uplink_lost(RETRY_NEXT, "bad BYE: %s", err);
+			return;
 		}
-		uplink_retry_later();
+		if (bye.code == BYE_STREAM) {
+			uplink_new_stream("BYE", 0);
+			return;
+		}
+		if (bye.code == BYE_BAD_HOST)
+			up.backoff_ms = up.conf->reconnect_max * 1000;
+		/* A collector that sends the agent away: the next one. */
+		buf_init(&esc);
+		uplink_lost(RETRY_NEXT, "closed the link: BYE %u \"%s\"",
+		    bye.code, escape_cstr(&esc, bye.reason, bye.reason_len));
+		buf_free(&esc);
 		return;
 	}
-	log_warnx("collector %s: unexpected %s; reconnecting", up.host,
+	uplink_lost(RETRY_NEXT, "unexpected %s; reconnecting",
 	    wire_type_name(type));
-	uplink_retry_later();
 }
 
 static void
@@ -436,9 +574,7 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 	while (up.bev == bev && up.state != U_DONE &&
 	    (rv = wire_ev_next(in, WIRE_MAX_FRAME, &h, &payload, &err)) != 0) {
 		if (rv == -1) {
-			log_warnx("collector %s: %s; reconnecting", up.host,
-			    err);
-			uplink_retry_later();
+			uplink_lost(RETRY_NEXT, "%s; reconnecting", err);
 			return;
 		}
 		uplink_frame(h.type, payload, h.len);
@@ -478,12 +614,33 @@ uplink_error(struct bufferevent *bev)
 	return evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
 }
 
+/* The network monitor leaves this link (slot 0) or probe (1) alone. */
+static void
+uplink_exclude(struct bufferevent *bev, int slot)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sslen = sizeof(ss);
+
+	if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		net_exclude_peer(slot, (struct sockaddr *)&ss);
+}
+
+/* Says HELLO on a link (or probe) that just connected. */
+static void
+uplink_hello(struct bufferevent *bev, int slot)
+{
+	uplink_exclude(bev, slot);
+	buf_reset(&up.scratch);
+	wire_put_hello(&up.scratch, up.conf->host, up.stream,
+	    LABWATCH_VERSION, WIRE_CAP_COMMANDS);
+	bufferevent_write(bev, up.scratch.data, up.scratch.len);
+}
+
 static void
 uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sslen;
-	const char		*hint = "";
+	const char	*hint = "";
 
 	(void)arg;
 	/* Cut before WELCOME on plaintext: most likely a TLS collector. */
@@ -491,61 +648,69 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		hint = " before WELCOME (a TLS collector? --insecure must be "
 		    "on both sides)";
 	if (what & BEV_EVENT_CONNECTED) {
-		sslen = sizeof(ss);
-		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
-		    &sslen) == 0)
-			net_exclude_peer((struct sockaddr *)&ss);
-		buf_reset(&up.scratch);
-		wire_put_hello(&up.scratch, up.conf->host, up.stream,
-		    LABWATCH_VERSION, WIRE_CAP_COMMANDS);
-		bufferevent_write(bev, up.scratch.data, up.scratch.len);
+		uplink_hello(bev, 0);
 		up.state = U_HELLO;
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
-		log_warnx("collector %s:%s: silent, reconnecting", up.host,
-		    up.port);
+		uplink_lost(RETRY_NEXT, "silent, reconnecting");
 	else if (up.state == U_CONNECTING)
-		log_warnx("cannot connect to %s:%s: %s", up.host, up.port,
+		uplink_lost(RETRY_NEXT, "cannot connect: %s",
 		    uplink_error(bev));
 	else if (what & BEV_EVENT_EOF)
-		log_warnx("collector %s:%s closed the connection%s", up.host,
-		    up.port, hint);
+		uplink_lost(up.state == U_READY ? RETRY_FIRST : RETRY_NEXT,
+		    "closed the connection%s", hint);
 	else
-		log_warnx("collector %s:%s: %s%s", up.host, up.port,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), hint);
-	uplink_retry_later();
+		uplink_lost(up.state == U_READY ? RETRY_FIRST : RETRY_NEXT,
+		    "%s%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+		    hint);
+}
+
+/* A new connection to collector i (TLS unless --insecure). */
+static struct bufferevent *
+uplink_dial(int i, bufferevent_data_cb readcb, bufferevent_event_cb eventcb)
+{
+	struct timeval		 tv = { CONNECT_WAIT, 0 };
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if (up.conf->tls != NULL) {
+		if ((ssl = SSL_new(up.conf->tls)) == NULL ||
+		    tls_expect_host(ssl, up.coll[i].host) == -1)
+			fatalx("SSL_new: %s", tls_error());
+		bev = bufferevent_openssl_socket_new(up.base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else
+		bev = bufferevent_socket_new(up.base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(bev, readcb, NULL, eventcb, NULL);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect_hostname(bev, up.dns, AF_UNSPEC,
+	    up.coll[i].host, atoi(up.coll[i].port)) == -1) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
 }
 
 static void
 uplink_connect(void)
 {
-	struct timeval	tv = { 10, 0 };
-	SSL		*ssl;
-
-	if (up.conf->tls != NULL) {
-		if ((ssl = SSL_new(up.conf->tls)) == NULL ||
-		    tls_expect_host(ssl, up.host) == -1)
-			fatalx("SSL_new: %s", tls_error());
-		up.bev = bufferevent_openssl_socket_new(up.base, -1, ssl,
-		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-		if (up.bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(up.bev, 1);
-	} else
-		up.bev = bufferevent_socket_new(up.base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (up.bev == NULL)
-		fatalx("bufferevent_socket_new");
+	up.state = U_CONNECTING;
+	if ((up.bev = uplink_dial(up.cur, uplink_read_cb,
+	    uplink_event_cb)) == NULL) {
+		uplink_lost(RETRY_NEXT, "cannot connect");
+		return;
+	}
 	bufferevent_setcb(up.bev, uplink_read_cb, uplink_write_cb,
 	    uplink_event_cb, NULL);
 	/* The write callback refills once the socket has taken half. */
 	bufferevent_setwatermark(up.bev, EV_WRITE, OUT_HIGH / 2, 0);
-	bufferevent_set_timeouts(up.bev, &tv, &tv);
-	bufferevent_enable(up.bev, EV_READ | EV_WRITE);
-	up.state = U_CONNECTING;
-	if (bufferevent_socket_connect_hostname(up.bev, up.dns, AF_UNSPEC,
-	    up.host, atoi(up.port)) == -1)
-		uplink_retry_later();
 }
 
 static void
@@ -557,10 +722,197 @@ uplink_retry_cb(evutil_socket_t fd, short ev, void *arg)
 	uplink_connect();
 }
 
+/* Closes the probe, if any. */
+static void
+uplink_probe_close(void)
+{
+	if (up.probe != NULL)
+		bufferevent_free(up.probe);
+	up.probe = NULL;
+	up.probe_state = U_WAIT;
+	evtimer_del(up.probe_timer);
+	evtimer_del(up.drain);
+	net_exclude_peer(1, NULL);
+}
+
+/* The probe failed: try again later, less often. */
+static void
+uplink_probe_failed(const char *why)
+{
+	int	ms;
+
+	uplink_probe_close();
+	ms = uplink_jitter(up.probe_timer, up.probe_ms);
+	log_info("collector %s:%s (the first) still unavailable: %s; next "
+	    "probe in %d ms", up.coll[0].host, up.coll[0].port, why, ms);
+	uplink_double(&up.probe_ms);
+}
+
+static void
+uplink_probe_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct wire_welcome	 w;
+	struct wire_hdr		 h;
+	struct wire_bye		 bye;
+	struct timeval		 tv = { 0, DRAIN_WAIT_MS * 1000 };
+	const uint8_t		*p;
+	const char		*err = "bad WELCOME";
+	int			 rv;
+
+	(void)arg;
+	if (up.probe_state != U_HELLO)
+		return;		/* what follows WELCOME waits for the switch */
+	if ((rv = wire_ev_next(in, WIRE_MAX_FRAME, &h, &p, &err)) == 0)
+		return;
+	if (rv == -1) {
+		uplink_probe_failed(err);
+		return;
+	}
+	if (h.type == WIRE_BYE) {
+		uplink_probe_failed(wire_get_bye(p, h.len, &bye, &err) == 0 &&
+		    bye.code == BYE_BUSY ? "busy" : "sent the agent away");
+		return;
+	}
+	if (h.type != WIRE_WELCOME || h.len != sizeof(up.probe_welcome) ||
+	    wire_get_welcome(p, h.len, &w, &err) == -1) {
+		uplink_probe_failed(err);
+		return;
+	}
+	/*
+	 * The first collector is back.  The link stops taking records; once
+	 * it has acknowledged what it was sent (or after a short wait) the
+	 * probe takes over, resuming from its own WELCOME.
+	 */
+	memcpy(up.probe_welcome, p, sizeof(up.probe_welcome));
+	evbuffer_drain(in, WIRE_HDR_LEN + h.len);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	up.probe_state = U_READY;
+	snprintf(up.why, sizeof(up.why), "the first collector answers again");
+	log_info("collector %s:%s (the first) answers again; switching once "
+	    "%s:%s has acknowledged what it was sent", up.coll[0].host,
+	    up.coll[0].port, CUR->host, CUR->port);
+	if (up.state != U_READY || spool_sent() <= uplink_acked_up_to())
+		uplink_take_over();
+	else
+		evtimer_add(up.drain, &tv);
+}
+
+static void
+uplink_probe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)arg;
+	if (what & BEV_EVENT_CONNECTED) {
+		uplink_hello(bev, 1);
+		up.probe_state = U_HELLO;
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		uplink_probe_failed("silent");
+	else if (up.probe_state == U_CONNECTING)
+		uplink_probe_failed(uplink_error(bev));
+	else
+		uplink_probe_failed("closed the connection");
+}
+
+static void
+uplink_probe_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (up.state != U_READY || up.cur == 0 || up.probe != NULL)
+		return;
+	up.probe_state = U_CONNECTING;
+	if ((up.probe = uplink_dial(0, uplink_probe_read_cb,
+	    uplink_probe_event_cb)) == NULL)
+		uplink_probe_failed("cannot connect");
+}
+
+static void
+uplink_drain_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	log_info("collector %s:%s acknowledged up to %" PRIu64 " of %" PRIu64
+	    " in time; the rest goes to the first collector too", CUR->host,
+	    CUR->port, uplink_acked_up_to(), spool_sent());
+	uplink_take_over();
+}
+
+static void
+uplink_let_go_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+static void
+uplink_let_go_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+/* Says BYE on an old link, closed once it is written (or cannot be). */
+static void
+uplink_let_go(struct bufferevent *bev)
+{
+	struct timeval	tv = { 2, 0 };
+
+	buf_reset(&up.scratch);
+	wire_put_bye(&up.scratch, BYE_SHUTDOWN, "switching to the first "
+	    "collector");
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, NULL, uplink_let_go_cb, uplink_let_go_event_cb,
+	    NULL);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_write(bev, up.scratch.data, up.scratch.len);
+}
+
+/*
+ * The probe becomes the link, at a record boundary: the old link (if
+ * still up) says BYE, and the WELCOME the probe got is read as the new
+ * link's own.
+ */
+static void
+uplink_take_over(void)
+{
+	struct bufferevent	*bev = up.probe;
+
+	evtimer_del(up.drain);
+	if (up.bev != NULL && up.state == U_READY) {
+		evtimer_del(up.heartbeat);
+		uplink_let_go(up.bev);
+		up.bev = NULL;
+	} else
+		uplink_drop_link();
+	evtimer_del(up.retry);
+	up.probe = NULL;
+	up.probe_state = U_WAIT;
+	net_exclude_peer(1, NULL);
+	uplink_exclude(bev, 0);
+	up.bev = bev;
+	up.cur = 0;
+	up.state = U_HELLO;
+	bufferevent_setcb(bev, uplink_read_cb, uplink_write_cb,
+	    uplink_event_cb, NULL);
+	bufferevent_setwatermark(bev, EV_WRITE, OUT_HIGH / 2, 0);
+	bufferevent_enable(bev, EV_READ);
+	uplink_welcome(up.probe_welcome, sizeof(up.probe_welcome));
+	/* Frames that came after WELCOME while the old link drained. */
+	if (up.bev == bev)
+		uplink_read_cb(bev, NULL);
+}
+
 void
 uplink_init(struct event_base *base, const struct agent_conf *conf)
 {
 	const char	*err;
+	int		 n;
 
 	up.conf = conf;
 	up.base = base;
@@ -573,10 +925,11 @@ uplink_init(struct event_base *base, const struct agent_conf *conf)
 	up.started = record_now();
 	buf_init(&up.scratch);
 	record_init(&up.check);
-	if (addr_split(conf->collector, up.host, sizeof(up.host), up.port,
-	    &err) == -1 || up.host[0] == '\0')
-		fatalx("--collector %s: %s", conf->collector,
-		    up.host[0] == '\0' ? "no host" : err);
+	if ((n = addr_split_list(conf->collector, up.coll, ADDR_LIST_MAX,
+	    &err)) == -1)
+		fatalx("--collector %s: %s", conf->collector, err);
+	up.ncoll = n;
+	up.probe_ms = PROBE_MIN_MS;
 	up.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (up.dns == NULL)
@@ -585,6 +938,8 @@ uplink_init(struct event_base *base, const struct agent_conf *conf)
 	up.heartbeat = evtimer_new(base, uplink_heartbeat_cb, NULL);
 	up.deadline = evtimer_new(base, uplink_deadline_cb, NULL);
 	up.sync = evtimer_new(base, uplink_sync_cb, NULL);
+	up.probe_timer = evtimer_new(base, uplink_probe_cb, NULL);
+	up.drain = evtimer_new(base, uplink_drain_cb, NULL);
 	uplink_connect();
 }
 
@@ -596,6 +951,7 @@ uplink_bye_sent_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	(void)arg;
 	uplink_drop_link();
+	uplink_probe_close();
 	up.state = U_DONE;
 	up.done = NULL;
 	evtimer_del(up.deadline);
@@ -614,6 +970,7 @@ uplink_finish(void)
 	evtimer_del(up.retry);
 	if (up.state == U_DONE)
 		return;
+	uplink_probe_close();
 	if (up.state != U_READY) {
 		uplink_bye_sent_cb(NULL, NULL);
 		return;

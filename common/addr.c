@@ -53,6 +53,63 @@ addr_split(const char *s, char *host, size_t hostlen, char port[ADDR_PORT_MAX],
 	return 0;
 }
 
+const char *
+addr_join(char *out, size_t len, const char *host, const char *port)
+{
+	snprintf(out, len, strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+	    host, port);
+	return out;
+}
+
+int
+addr_split_list(const char *s, struct addr_hostport *out, size_t max,
+    const char **err)
+{
+	static char	 msg[128];
+	char		 item[ADDR_HOST_MAX + ADDR_PORT_MAX + 4];
+	const char	*comma, *why;
+	size_t		 n = 0, len, i;
+	int		 list = strchr(s, ',') != NULL;
+
+	for (;; s = comma + 1) {
+		comma = strchr(s, ',');
+		len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		why = NULL;
+		if (len == 0)
+			why = "empty entry (HOST:PORT,HOST:PORT)";
+		else if (n == max)
+			why = "too many entries";
+		else if (len >= sizeof(item))
+			why = "host too long";
+		else {
+			memcpy(item, s, len);
+			item[len] = '\0';
+			if (addr_split(item, out[n].host, sizeof(out[n].host),
+			    out[n].port, &why) == 0 && out[n].host[0] == '\0')
+				why = "the host is missing (HOST:PORT)";
+		}
+		for (i = 0; why == NULL && i < n; i++)
+			if (strcmp(out[i].host, out[n].host) == 0 &&
+			    strcmp(out[i].port, out[n].port) == 0)
+				why = "named twice";
+		if (why != NULL) {
+			if (n == max)
+				snprintf(msg, sizeof(msg), "more than %zu "
+				    "entries", max);
+			else if (list)
+				snprintf(msg, sizeof(msg), "entry %zu: %s",
+				    n + 1, why);
+			else
+				snprintf(msg, sizeof(msg), "%s", why);
+			*err = msg;
+			return -1;
+		}
+		n++;
+		if (comma == NULL)
+			return (int)n;
+	}
+}
+
 int
 addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
     const char **err)

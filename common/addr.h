@@ -18,6 +18,22 @@
  */
 int	addr_split(const char *, char *, size_t, char [ADDR_PORT_MAX],
 	    const char **);
+#define ADDR_LIST_MAX	8	/* HOST:PORT entries in a list */
+
+struct addr_hostport {
+	char	host[ADDR_HOST_MAX];
+	char	port[ADDR_PORT_MAX];
+};
+
+/*
+ * Splits "HOST:PORT,HOST:PORT,..." (1 to max entries, each with a host,
+ * none twice) into out.  Returns the number of entries, or -1 with *err
+ * (which may point into a static buffer: copy it before the next call).
+ */
+int	addr_split_list(const char *, struct addr_hostport *, size_t,
+	    const char **);
+/* Writes "HOST:PORT", or "[HOST]:PORT" for an IPv6 address. */
+const char *addr_join(char *, size_t, const char *, const char *);
 /*
  * Parses a numeric listening address, ":PORT" meaning all addresses.
  * Returns 0, or -1 with *err.

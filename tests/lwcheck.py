@@ -14,9 +14,14 @@ of one run) and its count is last_seq - first_seq + 1.  Collector records
 (host.connect, host.disconnect, host.offline, host.online) carry no seq.
 
 Usage: lwcheck.py [--first N] [--expect-last N] LOGDIR
+       lwcheck.py --union [--first N] [--expect-last N] LOGDIR...
 Prints a line per host and "ok" or "not ok"; exits 0 or 1.
 As a module: check_dir(path, expect_last=None, first=1) returns a list of
-problems (empty when all is well); scan_dir() returns per-host summaries.
+problems (empty when all is well); scan_dir() returns per-host summaries;
+check_union(paths) checks agents with several collectors (--collector
+A,B): in each folder no number twice or out of order (gaps allowed: the
+other collectors have them), over all folders every number at least once.
+With --union, the command line checks its LOGDIRs that way.
 """
 
 import argparse
@@ -267,6 +272,67 @@ def check_dir(path, expect_last=None, first=1):
     return problems
 
 
+def host_seqs(path):
+    """{(host, stream): [seqs in file order]} and {(host, stream): [(first,
+    last)]} of agent.dropped, for the host logs in folder path."""
+    seqs, drops = {}, {}
+    for host, files in sorted(log_files(path).items()):
+        sid = None
+        for name in files:
+            with open(name, 'rb') as f:
+                data = f.read()
+            for raw in data.splitlines():
+                lhost, event, seq, fields = parse_line(
+                    raw.decode('utf-8', 'surrogateescape'))
+                if event == 'host.connect' and fields and \
+                        fields.get('stream'):
+                    sid = fields['stream']
+                if seq is None:
+                    continue
+                seqs.setdefault((host, sid), []).append(seq)
+                if event == 'agent.dropped':
+                    drops.setdefault((host, sid), []).append((
+                        _int_field(fields, 'first_seq'),
+                        _int_field(fields, 'last_seq')))
+    return seqs, drops
+
+
+def check_union(paths, expect_last=None, first=1):
+    """Problems of agents that spread one stream over the collectors whose
+    log folders are paths; [] is good.  Each folder: per host and stream,
+    numbers only rise (each stored once there).  All folders together:
+    every number from first to the highest (or expect_last) is in one of
+    them, or in the run of an agent.dropped."""
+    problems = []
+    union, dropped = {}, {}
+    for path in paths:
+        seqs, drops = host_seqs(path)
+        for key, got in seqs.items():
+            for a, b in zip(got, got[1:]):
+                if b <= a:
+                    problems.append('%s: %s stream %s: seq %d after %d: a '
+                                    'duplicate or out of order' % (
+                                        path, key[0], key[1], b, a))
+                    break
+            union.setdefault(key, set()).update(got)
+        for key, runs in drops.items():
+            for a, b in runs:
+                if a is not None and b is not None:
+                    dropped.setdefault(key, set()).update(range(a, b + 1))
+    for key, have in sorted(union.items(), key=lambda kv: str(kv[0])):
+        last = expect_last if expect_last is not None else max(have)
+        missing = [n for n in range(first, last + 1)
+                   if n not in have and n not in dropped.get(key, ())]
+        if missing:
+            problems.append('%s stream %s: %d numbers in no log, from %d '
+                            'to %d' % (key[0], key[1], len(missing),
+                                       missing[0], missing[-1]))
+        if expect_last is not None and max(have) > expect_last:
+            problems.append('%s stream %s: last seq %d, expected %d' % (
+                key[0], key[1], max(have), expect_last))
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser(description='Checks host logs for '
                                  'exactly-once, in-order delivery.')
@@ -274,8 +340,21 @@ def main():
                     help='first sequence number of each stream (default 1)')
     ap.add_argument('--expect-last', type=int,
                     help='the last stream of every host must reach this seq')
-    ap.add_argument('logdir')
+    ap.add_argument('--union', action='store_true',
+                    help='the LOGDIRs are collectors of one list of agents: '
+                    'each stores a number once, together they have all')
+    ap.add_argument('logdir', nargs='+')
     args = ap.parse_args()
+    if args.union:
+        problems = check_union(args.logdir, args.expect_last, args.first)
+        for p in problems[:MAX_REPORTED]:
+            print('  ' + p)
+        print('%s: %d problems' % ('ok' if not problems else 'not ok',
+                                   len(problems)))
+        return 1 if problems else 0
+    if len(args.logdir) != 1:
+        ap.error('one LOGDIR, or --union')
+    args.logdir = args.logdir[0]
     hosts = scan_dir(args.logdir, args.expect_last, args.first)
     bad = 0
     for host, hl in hosts.items():

@@ -74,8 +74,9 @@ agent_health(struct record *r)
 }
 
 void
-net_exclude_peer(const struct sockaddr *sa)
+net_exclude_peer(int slot, const struct sockaddr *sa)
 {
+	(void)slot;
 	(void)sa;
 }
 

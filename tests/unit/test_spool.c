@@ -173,6 +173,39 @@ test_order_ack_rewind(void **state)
 	spool_close();
 }
 
+/*
+ * Two collectors: what A acknowledged is not sent to B, even when B has
+ * never seen the stream (WELCOME 0); what neither has goes to B; the
+ * last record handed out is known, so a switch can wait for its ACK.
+ */
+static void
+test_rewind_after_other_collector(void **state)
+{
+	uint64_t	stream, seqs[64];
+	size_t		i;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	for (i = 0; i < 10; i++)
+		append(100);
+	assert_true(read_seqs(seqs, 64) == 10);
+	assert_true(spool_sent() == 10);
+	spool_ack(4);			/* A stored 1..4, then went away */
+	spool_rewind(0);		/* B: never saw the stream */
+	assert_true(spool_sent() == 4);
+	assert_int_equal(read_seqs(seqs, 64), 6);
+	assert_true(seqs[0] == 5 && seqs[5] == 10);
+	assert_true(spool_sent() == 10);
+	spool_ack(8);			/* B stored 5..8 */
+	spool_rewind(4);		/* A is back, with 1..4 */
+	assert_int_equal(read_seqs(seqs, 64), 2);
+	assert_true(seqs[0] == 9 && seqs[1] == 10);
+	spool_rewind(9);		/* a collector ahead of the ACKs */
+	assert_int_equal(read_seqs(seqs, 64), 1);
+	assert_true(seqs[0] == 10);
+	spool_close();
+}
+
 static void
 test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 {
@@ -375,6 +408,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rewind_after_other_collector,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_ack_rewind, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""Agents with more than one collector (issue 14): --collector A,B.
+
+Two real collectors over TLS (the run's lab CA), two real agents sending
+agent.selftest records (--selftest-rate) with --collector A,B.  Collector A
+is killed (kill -9): the agents fail over to B and records keep flowing
+there, with an agent.collector record (from A, to B) first.  A is
+restarted on the same port and folders: the agents probe it, come back,
+and say so (agent.collector from B to A, in A's log).  Then the agents stop
+and tests/lwcheck.py's check_union reads both log folders: in each, per
+host, no number twice or out of order; over both, every number from 1 to
+the agent.stop record's at least once.  Also the list's parsing: bad
+entries exit 2 with a clear message, at most 8 collectors, --enroll takes
+one.  Env B is the build folder (default build).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import lwcheck  # noqa: E402
+import lwtest  # noqa: E402
+from lwtest import check, note, stderr_text, stop, tmpdir, \
+    wait_until  # noqa: E402
+
+AGENT = lwtest.AGENT
+RATE = 100              # agent.selftest records a second, per agent
+HOSTS = ('fo1', 'fo2')
+
+
+class Collector:
+    """A collector whose port and folders survive a kill -9."""
+
+    def __init__(self, name):
+        self.name = name
+        self.port = lwtest.free_port()
+        self.logdir = tmpdir(name + '-logs')
+        self.statedir = tmpdir(name + '-state')
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = lwtest.start_collector(
+            port=self.port, logdir=self.logdir, statedir=self.statedir,
+            name=self.name)
+
+    def addr(self):
+        return '127.0.0.1:%d' % self.port
+
+
+def host_recs(coll, host):
+    path = lwtest.log_path(coll.logdir, host)
+    return lwtest.records_quiet(path, 'text') if os.path.exists(path) else []
+
+
+def last_seq(coll, host):
+    return max(lwtest.seqs(host_recs(coll, host)) or [0])
+
+
+def switches(coll, host, to):
+    return [r for r in lwtest.events(host_recs(coll, host), 'agent.collector')
+            if r.get('to') == to]
+
+
+def switched(what, agents, to, frm, timeout, reason_ok):
+    """Waits until every agent's agent.collector record (frm to to) is in
+    to's log, and checks it."""
+    ok = wait_until(lambda: all(switches(to, h, to.addr()) for h in HOSTS),
+                    timeout)
+    check('%s: every agent switched to %s (agent.collector in its log)' % (
+        what, to.name), ok, [stderr_text(p)[-300:] for p in agents])
+    for h in HOSTS:
+        sw = (switches(to, h, to.addr()) or [{}])[0]
+        check('%s: %s: agent.collector from %s to %s, position and reason' %
+              (what, h, frm.name, to.name),
+              sw.get('from') == frm.addr() and reason_ok(sw), sw)
+
+
+def run_agent(args, timeout=5):
+    return subprocess.run([AGENT] + args, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def parsing():
+    """Bad lists exit 2 with a message naming the entry."""
+    for value, want in (('127.0.0.1:7514,', 'entry 2: empty'),
+                        ('a:1,b', 'entry 2: the port is missing'),
+                        ('a:1,b:99999', 'entry 2: port must be'),
+                        ('a:1,a:1', 'entry 2: named twice'),
+                        (','.join('h%d:1' % i for i in range(9)),
+                         'more than 8 entries')):
+        r = run_agent(['--collector', value, '-n'])
+        check('--collector %s: exit 2 saying "%s"' % (value[:30], want),
+              r.returncode == 2 and want in r.stderr,
+              'status %d, stderr %r' % (r.returncode, r.stderr[-200:]))
+    eight = ','.join('h%d:1' % i for i in range(8))
+    r = run_agent(['--collector', eight, '-n'])
+    check('--collector with 8 entries is accepted and printed by -n',
+          r.returncode == 0 and ('collector ' + eight) in r.stdout,
+          'status %d, %r' % (r.returncode, (r.stdout + r.stderr)[-200:]))
+    conf = os.path.join(tmpdir('conf'), 'agent.conf')
+    with open(conf, 'w') as f:
+        f.write('# two collectors\ncollector a:7514,,b:7514\n')
+    r = run_agent(['--config', conf, '-n'])
+    check('collector a:7514,,b:7514 in agent.conf: exit 2, file:line',
+          r.returncode == 2 and (conf + ':2:') in r.stderr and
+          'entry 2: empty' in r.stderr, r.stderr[-200:])
+    r = run_agent(['--enroll', 'a:7514,b:7514', '-n'])
+    check('--enroll with a list: exit 2, enrol with one collector',
+          r.returncode == 2 and 'enrol with one collector' in r.stderr,
+          r.stderr[-200:])
+
+
+def failover():
+    a, b = Collector('coll-a'), Collector('coll-b')
+    agents = []
+    for host in HOSTS:
+        p = lwtest.start_agent(
+            '%s,%s' % (a.addr(), b.addr()), host, heartbeat=1,
+            extra=['--selftest-rate', str(RATE), '--reconnect-max', '2'])
+        p.host = host
+        agents.append(p)
+
+    check('records reach A, the first collector',
+          wait_until(lambda: all(last_seq(a, h) > RATE for h in HOSTS), 8),
+          [last_seq(a, h) for h in HOSTS])
+    check('nothing at B while A works',
+          not any(os.path.exists(lwtest.log_path(b.logdir, h))
+                  for h in HOSTS))
+
+    a.proc.kill()
+    a.proc.wait()
+    at_kill = {h: last_seq(a, h) for h in HOSTS}
+    note('A killed at seq %s' % at_kill)
+    switched('kill -9 of A', agents, b, a, 8,
+             lambda sw: sw.get('position') == '2' and sw.get('reason'))
+    flowing = {h: last_seq(b, h) for h in HOSTS}
+    check('records keep flowing at B',
+          wait_until(lambda: all(last_seq(b, h) > flowing[h] + RATE
+                                 for h in HOSTS), 6),
+          {h: last_seq(b, h) for h in HOSTS})
+    for p in agents:
+        check('%s: the agent logged the switch to B' % p.host,
+              'switched from collector %s to %s' % (a.addr(), b.addr())
+              in stderr_text(p), stderr_text(p)[-300:])
+
+    a.start()
+    switched('A restarted', agents, a, b, 15,
+             lambda sw: 'answers again' in sw.get('reason', ''))
+    at_back = {h: last_seq(a, h) for h in HOSTS}
+    check('records flow at A again',
+          wait_until(lambda: all(last_seq(a, h) > at_back[h] + RATE
+                                 for h in HOSTS), 6),
+          {h: last_seq(a, h) for h in HOSTS})
+    b_after = {h: last_seq(b, h) for h in HOSTS}
+    time.sleep(1)
+    check('B takes nothing once the agents are back at A',
+          {h: last_seq(b, h) for h in HOSTS} == b_after,
+          (b_after, {h: last_seq(b, h) for h in HOSTS}))
+    for h in HOSTS:
+        evs = [r['event'] for r in host_recs(b, h)]
+        check('%s: B logged host.connect and then host.disconnect' % h,
+              'host.connect' in evs and 'host.disconnect' in evs and
+              evs.index('host.disconnect') > evs.index('host.connect'),
+              evs[-5:])
+
+    for p in agents:
+        p.send_signal(signal.SIGTERM)
+    for p in agents:
+        check('%s: exits 0 on SIGTERM' % p.host,
+              lwtest.wait_exit(p, timeout=8) == 0,
+              stderr_text(p)[-300:])
+    for h in HOSTS:
+        stops = lwtest.events(host_recs(a, h) + host_recs(b, h),
+                              'agent.stop')
+        if not check('%s: agent.stop reached a collector' % h, stops):
+            continue
+        last = int(stops[-1]['seq'])
+        problems = lwcheck.check_union([a.logdir, b.logdir], first=1)
+        mine = [x for x in problems if (' %s ' % h) in (' ' + x)]
+        check('%s: seq 1..%d: once in each log, all in the union' % (
+            h, last), not mine, mine[:3])
+        sa = set(lwtest.seqs(host_recs(a, h)))
+        sb = set(lwtest.seqs(host_recs(b, h)))
+        check('%s: the union ends with agent.stop (%d)' % (h, last),
+              max(sa | sb) == last, (max(sa | sb), last))
+        check('%s: B has a gap at the start (it took over mid-stream) and '
+              'A one in the middle' % h, sb and min(sb) > 1 and
+              len(sa) < max(sa) and sa and 1 in sa,
+              'A %d..%d (%d), B %d..%d (%d)' % (
+                  min(sa), max(sa), len(sa), min(sb), max(sb), len(sb)))
+        note('%s: A has %d records, B %d, %d in both' % (
+            h, len(sa), len(sb), len(sa & sb)))
+    for c in (a, b):
+        check('%s stops cleanly' % c.name, stop(c.proc) == 0)
+
+
+def main():
+    lwtest.step('parsing of the list', parsing)
+    lwtest.step('failover and return', failover)
+
+
+if __name__ == '__main__':
+    lwtest.run(main)
