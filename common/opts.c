@@ -171,6 +171,7 @@ opts_file_cb(const char *key, const char *value, int line, void *arg)
 	struct opt_src		 src = { fc->path, line };
 	char			 ebuf[128];
 	const char		*err;
+	char			*dup;
 	size_t			 i;
 
 	if ((t = opts_find(fc->o, key, &i)) == NULL ||
@@ -179,10 +180,11 @@ opts_file_cb(const char *key, const char *value, int line, void *arg)
 		    key);
 		return -1;
 	}
-	if (opts_set(fc->o, i, xstrdup(value), src, 0, ebuf, sizeof(ebuf),
-	    &err) == -1) {
+	if (opts_set(fc->o, i, dup = xstrdup(value), src, 0, ebuf,
+	    sizeof(ebuf), &err) == -1) {
 		fprintf(stderr, "%s:%d: %s%s%s: %s\n", fc->path, line, key,
 		    value[0] != '\0' ? " " : "", value, err);
+		free(dup);	/* a refused value is kept nowhere */
 		return -1;
 	}
 	return 0;
