@@ -11,6 +11,13 @@
  * handing a record to the socket to the ACK that covers it.  Stopped by
  * --timeout or a signal, it still prints the summary of what was acked.
  *
+ * --rate R --duration S: paced instead of as fast as the window allows: each
+ * agent sends R records a second for S seconds, the agents spread over the
+ * second, and with --burst N --burst-every B also N records at once every B
+ * seconds, a tenth of the agents at a time (agent i at (i mod 10 + 0.5) / 10
+ * of each B-second span).  A line "sending ..." says when all are connected
+ * and the records begin; the latencies are per record as above.
+ *
  * --idle: connect, HELLO, then a heartbeat every --heartbeat seconds until
  * SIGTERM; prints "ready ..." once every agent is connected.
  *
@@ -73,6 +80,7 @@
 #define HIST_COARSE_US	10000		/* then 10 ms up to 1,000 s */
 #define HIST_BUCKETS	(HIST_FINE + 99000)
 #define MAX_LOGGED	10		/* error lines printed */
+#define PACE_MS		20		/* --rate: how often records are due */
 
 enum mode {
 	M_LOAD,
@@ -96,6 +104,7 @@ struct agent {
 	uint64_t		 stream;
 	uint64_t		 next_seq;	/* next to send */
 	uint64_t		 acked;
+	uint64_t		 due;		/* --rate: may send up to this seq */
 	int64_t			*sent_us;	/* ring of window send times */
 };
 
@@ -111,6 +120,10 @@ static struct {
 	int			 timeout;
 	unsigned		 connecting;	/* handshakes at once */
 	unsigned		 nsources;	/* 0: the kernel's choice */
+	unsigned		 rate;		/* records a second per agent */
+	unsigned		 duration;	/* seconds of --rate */
+	unsigned		 burst;		/* records at once, */
+	unsigned		 burst_every;	/* every this many seconds */
 	char			 peer[ADDR_HOST_MAX];	/* as dialled */
 } opt = {
 	.nagents = 100,
@@ -134,6 +147,7 @@ static struct buf		 tmpl;		/* one RECORD frame */
 static struct buf		 hb;		/* one HEARTBEAT frame */
 static struct buf		 chunk;		/* frames being batched */
 static struct event		*hb_timer;
+static struct event		*pace_timer;
 static const char		*cert_files[MAX_CERTS];
 static SSL_CTX			*certs[MAX_CERTS];	/* one per file */
 static unsigned			 ncerts;
@@ -151,6 +165,10 @@ usage(int status)
 "  --records R     records PER AGENT (default 10000)\n"
 "  --size B        bytes per record frame, or per syslog line (default 200)\n"
 "  --window W      unacknowledged records per connection (default 10000)\n"
+"  --rate R        paced: R records a second per agent, for --duration S\n"
+"  --duration S    seconds of --rate (the records are R x S, plus bursts)\n"
+"  --burst N       with --rate: N records at once per agent, ...\n"
+"  --burst-every B ... every B seconds, a tenth of the agents at a time\n"
 "  --idle          connect, HELLO, heartbeat until SIGTERM\n"
 "  --heartbeat S   seconds between heartbeats in --idle (default 10)\n"
 "  --syslog        send syslog lines over TCP instead (newline framing)\n"
@@ -305,7 +323,8 @@ agent_fill(struct agent *a)
 			    a->next_seq++);
 			continue;
 		}
-		if (a->next_seq - a->acked > opt.window)
+		if (a->next_seq - a->acked > opt.window ||
+		    (opt.rate > 0 && a->next_seq > a->due))
 			break;
 		put_be64(tmpl.data + WIRE_HDR_LEN, a->next_seq);
 		put_be64(tmpl.data + WIRE_HDR_LEN + 8, (uint64_t)wall);
@@ -327,6 +346,44 @@ agent_fill(struct agent *a)
 	}
 }
 
+/* --rate: how many records agent i may have sent after us microseconds. */
+static uint64_t
+pace_due(unsigned i, int64_t us)
+{
+	int64_t		phase = (int64_t)i * 1000000 / opt.nagents;
+	int64_t		span, at;
+	uint64_t	due = 0;
+
+	if (us > phase)
+		due = (uint64_t)((us - phase) * opt.rate / 1000000) + 1;
+	if (opt.burst > 0) {
+		span = (int64_t)opt.burst_every * 1000000;
+		at = span * (int64_t)(i % 10 * 2 + 1) / 20;
+		if (us >= at)
+			due += (uint64_t)opt.burst * (uint64_t)((us - at) /
+			    span + 1);
+	}
+	return due < opt.records ? due : opt.records;
+}
+
+static void
+pace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv = { 0, PACE_MS * 1000 };
+	int64_t		us = now_us() - t_send;
+	unsigned	i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < opt.nagents; i++) {
+		agents[i].due = pace_due(i, us);
+		if (agents[i].next_seq <= agents[i].due)
+			agent_fill(&agents[i]);
+	}
+	evtimer_add(pace_timer, &tv);
+}
+
 static void
 start_sending(void)
 {
@@ -334,6 +391,14 @@ start_sending(void)
 
 	sending = 1;
 	t_send = now_us();
+	if (opt.rate > 0) {
+		printf("sending agents=%u connected=%u connect_s=%.3f "
+		    "errors=%" PRIu64 "\n", opt.nagents, ready,
+		    (double)(t_send - t_begin) / 1e6, errors);
+		fflush(stdout);
+		pace_cb(-1, 0, NULL);
+		return;
+	}
 	for (i = 0; i < opt.nagents; i++)
 		agent_fill(&agents[i]);
 }
@@ -729,6 +794,10 @@ main(int argc, char *argv[])
 		{ "records", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 's' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "rate", required_argument, NULL, 4 },
+		{ "duration", required_argument, NULL, 5 },
+		{ "burst", required_argument, NULL, 6 },
+		{ "burst-every", required_argument, NULL, 7 },
 		{ "idle", no_argument, NULL, 'i' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -802,6 +871,21 @@ main(int argc, char *argv[])
 		case 3:
 			tls_key = optarg;
 			break;
+		case 4:
+			opt.rate = (unsigned)num_arg("rate", optarg, 1, 100000);
+			break;
+		case 5:
+			opt.duration = (unsigned)num_arg("duration", optarg, 1,
+			    86400);
+			break;
+		case 6:
+			opt.burst = (unsigned)num_arg("burst", optarg, 1,
+			    100000);
+			break;
+		case 7:
+			opt.burst_every = (unsigned)num_arg("burst-every",
+			    optarg, 1, 86400);
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -810,6 +894,18 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || connect == NULL)
 		usage(2);
+	if ((opt.rate > 0) != (opt.duration > 0) || (opt.burst > 0) !=
+	    (opt.burst_every > 0) || (opt.burst > 0 && opt.rate == 0) ||
+	    (opt.rate > 0 && opt.mode != M_LOAD)) {
+		fprintf(stderr, "lw-load: --rate goes with --duration, --burst "
+		    "with --burst-every and --rate; not with --idle or "
+		    "--syslog\n");
+		exit(2);
+	}
+	if (opt.rate > 0)
+		opt.records = (uint64_t)opt.rate * opt.duration +
+		    (opt.burst > 0 ? (uint64_t)opt.burst *
+		    (opt.duration / opt.burst_every) : 0);
 	log_init("lw-load", 1, 0);
 	if (addr_parse(connect, &opt.ss, &opt.sslen, &err) == -1 ||
 	    addr_split(connect, opt.peer, sizeof(opt.peer), port, &err) == -1) {
@@ -854,6 +950,7 @@ main(int argc, char *argv[])
 		evtimer_add(deadline, &tv);
 	}
 	hb_timer = evtimer_new(base, heartbeat_cb, NULL);
+	pace_timer = evtimer_new(base, pace_cb, NULL);
 	if (opt.mode == M_IDLE) {
 		tv.tv_sec = opt.heartbeat;
 		tv.tv_usec = 0;
@@ -879,6 +976,7 @@ main(int argc, char *argv[])
 	event_free(sigs[1]);
 	event_free(deadline);
 	event_free(hb_timer);
+	event_free(pace_timer);
 	event_base_free(base);
 	for (i = 0; i < ncerts; i++)
 		SSL_CTX_free(certs[i]);
