@@ -55,9 +55,9 @@ const struct opt agent_opts[] = {
 	  "reached (connect, TLS, silence or a BYE that sends the agent "
 	  "away) the agent goes on to the next, and while on a later one it "
 	  "probes the first (from 2 seconds, doubling up to --reconnect-max) "
-	  "and comes back to it once it answers HELLO; an agent.collector "
-	  "record marks each switch. Every collector must trust the same lab "
-	  "CA and take this host.", 0, check_collectors },
+	  "and comes back to it once it answers HELLO with WELCOME; an "
+	  "agent.collector record marks each switch. Every collector's "
+	  "certificate must chain to --tls-ca.", 0, check_collectors },
 	{ "stdout", 's', OPT_FLAG, C(to_stdout), NULL, 0, 0, "no",
 	  "Print records on standard output instead (standalone mode).",
 	  0, NULL },

@@ -407,8 +407,10 @@ uplink_switched(void)
 	char		 from[ADDR_HOST_MAX + ADDR_PORT_MAX + 4];
 	char		 to[sizeof(from)];
 
-	if (up.cur == up.from)
+	if (up.cur == up.from) {
+		up.why[0] = '\0';	/* back where it was: nothing to say */
 		return;
+	}
 	addr_join(from, sizeof(from), up.coll[up.from].host,
 	    up.coll[up.from].port);
 	addr_join(to, sizeof(to), CUR->host, CUR->port);
@@ -789,6 +791,9 @@ uplink_probe_read_cb(struct bufferevent *bev, void *arg)
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_set_timeouts(bev, NULL, NULL);
 	up.probe_state = U_READY;
+	/* Until the first ACKs records again: a collector that answers and
+	 * then sends the agent away is probed less and less often. */
+	uplink_double(&up.probe_ms);
 	snprintf(up.why, sizeof(up.why), "the first collector answers again");
 	log_info("collector %s:%s (the first) answers again; switching once "
 	    "%s:%s has acknowledged what it was sent", up.coll[0].host,

@@ -12,7 +12,9 @@ and tests/lwcheck.py's check_union reads both log folders: in each, per
 host, no number twice or out of order; over both, every number from 1 to
 the agent.stop record's at least once.  Also the list's parsing: bad
 entries exit 2 with a clear message, at most 8 collectors, --enroll takes
-one.  Env B is the build folder (default build).
+one.  And a first collector that is full (--max-conns 1): the agent it
+sends away (BYE 4) goes to B and stays there while A stays busy.  Env B is
+the build folder (default build).
 """
 
 import os
@@ -201,9 +203,47 @@ def failover():
         check('%s stops cleanly' % c.name, stop(c.proc) == 0)
 
 
+def busy():
+    """A first collector that is full (--max-conns 1) sends the second agent
+    away with BYE 4: it goes to B, and its probes of A find it busy."""
+    a = lwtest.start_collector(name='busy-a', extra=['--max-conns', '1'])
+    b = lwtest.start_collector(name='busy-b')
+    addr = ['127.0.0.1:%d' % c.port for c in (a, b)]
+    agents = []
+    for host in ('fb1', 'fb2'):
+        agents.append(lwtest.start_agent(
+            ','.join(addr), host, heartbeat=1,
+            extra=['--selftest-rate', '10', '--reconnect-max', '1']))
+        wait_until(lambda: os.path.exists(lwtest.log_path(a.logdir, 'fb1')),
+                   5)
+
+    def recs(c, h):
+        path = lwtest.log_path(c.logdir, h)
+        return lwtest.records_quiet(path, 'text') \
+            if os.path.exists(path) else []
+    ok = wait_until(lambda: lwtest.events(recs(b, 'fb2'), 'agent.collector'),
+                    8)
+    sw = (lwtest.events(recs(b, 'fb2'), 'agent.collector') or [{}])[0]
+    check('A full: the second agent went to B, reason BYE 4',
+          ok and 'BYE 4' in str(sw.get('reason')) and
+          sw.get('from') == addr[0], sw)
+    check('the first agent stays at A', not os.path.exists(
+        lwtest.log_path(b.logdir, 'fb1')))
+    ok = wait_until(lambda: 'still unavailable: busy' in
+                    stderr_text(agents[1]), 8)
+    check('the second agent probes A and finds it busy', ok,
+          stderr_text(agents[1])[-400:])
+    n = len(lwtest.seqs(recs(b, 'fb2')))
+    check('and keeps sending to B', wait_until(
+        lambda: len(lwtest.seqs(recs(b, 'fb2'))) > n + 10, 5))
+    for p in agents + [a, b]:
+        stop(p)
+
+
 def main():
     lwtest.step('parsing of the list', parsing)
     lwtest.step('failover and return', failover)
+    lwtest.step('a busy first collector', busy)
 
 
 if __name__ == '__main__':
