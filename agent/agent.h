@@ -19,7 +19,7 @@
 
 struct agent_conf {
 	const char	*host;		/* this PC's name in the logs */
-	const char	*collector;	/* HOST:PORT, or NULL with --stdout */
+	const char	*collector;	/* HOST:PORT[,...], or NULL (--stdout) */
 	enum log_format	 format;	/* for --stdout */
 	int		 heartbeat;	/* seconds between heartbeats */
 	int		 reconnect_max;	/* seconds, backoff ceiling */

@@ -13,7 +13,8 @@ host, no number twice or out of order; over both, every number from 1 to
 the agent.stop record's at least once.  Also the list's parsing: bad
 entries exit 2 with a clear message, at most 8 collectors, --enroll takes
 one.  And a first collector that is full (--max-conns 1): the agent it
-sends away (BYE 4) goes to B and stays there while A stays busy.  Env B is
+sends away (BYE 4) goes to B and stays there while A stays busy; one whose
+certificate fails the agent's check: the same, the reason names TLS.  Env B is
 the build folder (default build).
 """
 
@@ -240,10 +241,36 @@ def busy():
         stop(p)
 
 
+def tls_failure():
+    """A first collector whose certificate does not name the address the
+    agent dials: the TLS handshake fails, the agent goes to B and says
+    why, and its probes of A fail the same way."""
+    cert, key = lwtest.server_cert(('wrong.example',))
+    a = lwtest.start_collector(name='tls-a', extra=['--tls-cert', cert,
+                                                    '--tls-key', key])
+    b = lwtest.start_collector(name='tls-b')
+    addr = ['127.0.0.1:%d' % c.port for c in (a, b)]
+    agent = lwtest.start_agent(','.join(addr), 'ft1', heartbeat=1, extra=[
+        '--selftest-rate', '10', '--reconnect-max', '1'])
+    path = lwtest.log_path(b.logdir, 'ft1')
+    recs = lwtest.wait_event(path, 'text', 'agent.collector', timeout=8)
+    sw = (lwtest.events(recs, 'agent.collector') or [{}])[0]
+    check('A fails TLS: the agent went to B, reason names TLS',
+          sw.get('from') == addr[0] and 'TLS' in str(sw.get('reason')), sw)
+    ok = wait_until(lambda: 'the first) still unavailable: TLS' in
+                    stderr_text(agent), 8)
+    check('its probes of A fail TLS too, and it stays at B', ok and
+          not os.path.exists(lwtest.log_path(a.logdir, 'ft1')),
+          stderr_text(agent)[-400:])
+    for p in (agent, a, b):
+        stop(p)
+
+
 def main():
     lwtest.step('parsing of the list', parsing)
     lwtest.step('failover and return', failover)
     lwtest.step('a busy first collector', busy)
+    lwtest.step('a first collector that fails TLS', tls_failure)
 
 
 if __name__ == '__main__':

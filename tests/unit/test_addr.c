@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the address helpers (common/addr.c): the agent's list of
- * collectors, HOST:PORT,HOST:PORT,... in order of preference.
+ * collectors, HOST:PORT,HOST:PORT,... in order of preference, and
+ * HOST:PORT joined again for log lines and records.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,25 @@ test_list_good(void **state)
 	assert_int_equal(addr_split_list("a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1",
 	    l, ADDR_LIST_MAX, &err), 8);
 	assert_string_equal(l[7].host, "h");
+}
+
+static void
+test_join(void **state)
+{
+	struct addr_hostport	 l[ADDR_LIST_MAX];
+	const char		*err;
+	char			 out[ADDR_HOST_MAX + ADDR_PORT_MAX + 4];
+
+	(void)state;
+	assert_string_equal(addr_join(out, sizeof(out), "a.lab", "7514"),
+	    "a.lab:7514");
+	assert_string_equal(addr_join(out, sizeof(out), "2001:db8::1",
+	    "7514"), "[2001:db8::1]:7514");
+	/* What addr_split_list took apart, joined again. */
+	assert_int_equal(addr_split_list("[fe80::1]:9,b:8", l, ADDR_LIST_MAX,
+	    &err), 2);
+	assert_string_equal(addr_join(out, sizeof(out), l[0].host, l[0].port),
+	    "[fe80::1]:9");
 }
 
 static void
@@ -75,6 +95,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_good),
 		cmocka_unit_test(test_list_bad),
+		cmocka_unit_test(test_join),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
