@@ -3,7 +3,9 @@
 """tests/lwcheck.py, the exactly-once checker, against crafted host logs:
 it must pass good logs (text and JSON, rotated pairs, gaps that an
 agent.dropped record accounts for) and catch duplicates, reordering,
-unexplained gaps, wrong agent.dropped records and torn lines."""
+unexplained gaps, wrong agent.dropped records and torn lines; and
+check_union (agents with several collectors) must pass a stream split
+between two collectors and catch a number in neither or twice in one."""
 
 import json
 import os
@@ -168,9 +170,43 @@ def cli():
             p.returncode == want and word in p.stdout, p.stdout + p.stderr)
 
 
+# Two collectors' pc01.log each (--union): (what, A's seqs, B's seqs, the
+# word a problem must hold or None for a good pair).
+UNION = [
+    ('a failover and back', [1, 2, 3, 7, 8], [4, 5, 6], None),
+    ('a record in both (in flight at a kill -9)', [1, 2, 3, 6], [3, 4, 5],
+     None),
+    ('a number in neither', [1, 2, 6], [3, 4], '1 numbers in no log, from 5'),
+    ('a duplicate at one collector', [1, 2, 3], [4, 4, 5], 'duplicate'),
+    ('a gap explained by agent.dropped', [1, 2], [(5, 3, 4, 2), 6], None),
+]
+
+
+def union(fmt):
+    for what, sa, sb, word in UNION:
+        dirs = []
+        for name, seqs in (('a', sa), ('b', sb)):
+            d = tmpdir('lwcheck-union-' + name)
+            write(d, 'pc01.log', records(fmt, 'pc01', seqs))
+            dirs.append(d)
+        probs = lwcheck.check_union(dirs)
+        if word is None:
+            check('%s: union: %s: no problem' % (fmt, what), probs == [],
+                  probs)
+        else:
+            check('%s: union: %s: caught' % (fmt, what),
+                  any(word in p for p in probs), probs)
+    d = tmpdir('lwcheck-union-short')
+    write(d, 'pc01.log', records(fmt, 'pc01', [1, 2]))
+    check('%s: union: short of --expect-last: caught' % fmt,
+          any('no log' in p for p in lwcheck.check_union([d],
+                                                         expect_last=3)))
+
+
 def main():
     for fmt in ('text', 'json'):
         formats(fmt)
+        union(fmt)
     cli()
 
 
