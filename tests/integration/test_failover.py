@@ -12,7 +12,9 @@ and tests/lwcheck.py's check_union reads both log folders: in each, per
 host, no number twice or out of order; over both, every number from 1 to
 the agent.stop record's at least once.  Also the list's parsing: bad
 entries exit 2 with a clear message, at most 8 collectors, --enroll takes
-one.  And a first collector that is full (--max-conns 1): the agent it
+one.  A first collector that is frozen (kill -STOP): the agent leaves it
+when the link goes silent and comes back after kill -CONT.  A first
+collector that is full (--max-conns 1): the agent it
 sends away (BYE 4) goes to B and stays there while A stays busy; one whose
 certificate fails the agent's check: the same, the reason names TLS.  Env B is
 the build folder (default build).
@@ -74,11 +76,12 @@ def switches(coll, host, to):
 def switched(what, agents, to, frm, timeout, reason_ok):
     """Waits until every agent's agent.collector record (frm to to) is in
     to's log, and checks it."""
-    ok = wait_until(lambda: all(switches(to, h, to.addr()) for h in HOSTS),
+    hosts = [p.host for p in agents]
+    ok = wait_until(lambda: all(switches(to, h, to.addr()) for h in hosts),
                     timeout)
     check('%s: every agent switched to %s (agent.collector in its log)' % (
         what, to.name), ok, [stderr_text(p)[-300:] for p in agents])
-    for h in HOSTS:
+    for h in hosts:
         sw = (switches(to, h, to.addr()) or [{}])[0]
         check('%s: %s: agent.collector from %s to %s, position and reason' %
               (what, h, frm.name, to.name),
@@ -88,6 +91,53 @@ def switched(what, agents, to, frm, timeout, reason_ok):
 def run_agent(args, timeout=5):
     return subprocess.run([AGENT] + args, capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def start_agents(a, b, hosts):
+    """Agents sending agent.selftest records to --collector A,B."""
+    agents = []
+    for host in hosts:
+        p = lwtest.start_agent(
+            '%s,%s' % (a.addr(), b.addr()), host, heartbeat=1,
+            extra=['--selftest-rate', str(RATE), '--reconnect-max', '2'])
+        p.host = host
+        agents.append(p)
+    return agents
+
+
+def stop_and_verify(what, a, b, agents):
+    """SIGTERM to the agents, then the logs of both collectors: each number
+    once in each, all of them in the union, ending with agent.stop."""
+    for p in agents:
+        p.send_signal(signal.SIGTERM)
+    for p in agents:
+        check('%s: %s: exits 0 on SIGTERM' % (what, p.host),
+              lwtest.wait_exit(p, timeout=8) == 0,
+              stderr_text(p)[-300:])
+    problems = lwcheck.check_union([a.logdir, b.logdir], first=1)
+    for h in [p.host for p in agents]:
+        stops = lwtest.events(host_recs(a, h) + host_recs(b, h),
+                              'agent.stop')
+        if not check('%s: %s: agent.stop reached a collector' % (what, h),
+                     stops):
+            continue
+        last = int(stops[-1]['seq'])
+        mine = [x for x in problems if (' %s ' % h) in (' ' + x)]
+        check('%s: %s: seq 1..%d: once in each log, all in the union' % (
+            what, h, last), not mine, mine[:3])
+        sa = set(lwtest.seqs(host_recs(a, h)))
+        sb = set(lwtest.seqs(host_recs(b, h)))
+        check('%s: %s: the union ends with agent.stop (%d)' % (what, h, last),
+              max(sa | sb) == last, (max(sa | sb), last))
+        check('%s: %s: B has a gap at the start (it took over mid-stream) '
+              'and A one in the middle' % (what, h), sb and min(sb) > 1 and
+              len(sa) < max(sa) and sa and 1 in sa,
+              'A %d..%d (%d), B %d..%d (%d)' % (
+                  min(sa), max(sa), len(sa), min(sb), max(sb), len(sb)))
+        note('%s: %s: A has %d records, B %d, %d in both' % (
+            what, h, len(sa), len(sb), len(sa & sb)))
+    for c in (a, b):
+        check('%s stops cleanly' % c.name, stop(c.proc) == 0)
 
 
 def parsing():
@@ -122,13 +172,7 @@ def parsing():
 
 def failover():
     a, b = Collector('coll-a'), Collector('coll-b')
-    agents = []
-    for host in HOSTS:
-        p = lwtest.start_agent(
-            '%s,%s' % (a.addr(), b.addr()), host, heartbeat=1,
-            extra=['--selftest-rate', str(RATE), '--reconnect-max', '2'])
-        p.host = host
-        agents.append(p)
+    agents = start_agents(a, b, HOSTS)
 
     check('records reach A, the first collector',
           wait_until(lambda: all(last_seq(a, h) > RATE for h in HOSTS), 8),
@@ -173,35 +217,30 @@ def failover():
               evs.index('host.disconnect') > evs.index('host.connect'),
               evs[-5:])
 
-    for p in agents:
-        p.send_signal(signal.SIGTERM)
-    for p in agents:
-        check('%s: exits 0 on SIGTERM' % p.host,
-              lwtest.wait_exit(p, timeout=8) == 0,
-              stderr_text(p)[-300:])
-    for h in HOSTS:
-        stops = lwtest.events(host_recs(a, h) + host_recs(b, h),
-                              'agent.stop')
-        if not check('%s: agent.stop reached a collector' % h, stops):
-            continue
-        last = int(stops[-1]['seq'])
-        problems = lwcheck.check_union([a.logdir, b.logdir], first=1)
-        mine = [x for x in problems if (' %s ' % h) in (' ' + x)]
-        check('%s: seq 1..%d: once in each log, all in the union' % (
-            h, last), not mine, mine[:3])
-        sa = set(lwtest.seqs(host_recs(a, h)))
-        sb = set(lwtest.seqs(host_recs(b, h)))
-        check('%s: the union ends with agent.stop (%d)' % (h, last),
-              max(sa | sb) == last, (max(sa | sb), last))
-        check('%s: B has a gap at the start (it took over mid-stream) and '
-              'A one in the middle' % h, sb and min(sb) > 1 and
-              len(sa) < max(sa) and sa and 1 in sa,
-              'A %d..%d (%d), B %d..%d (%d)' % (
-                  min(sa), max(sa), len(sa), min(sb), max(sb), len(sb)))
-        note('%s: A has %d records, B %d, %d in both' % (
-            h, len(sa), len(sb), len(sa & sb)))
-    for c in (a, b):
-        check('%s stops cleanly' % c.name, stop(c.proc) == 0)
+    stop_and_verify('kill -9', a, b, agents)
+
+
+def freeze():
+    """kill -STOP of A: the link goes silent and the agent leaves for B
+    after its read timeout (three heartbeats and 2 s); its probes of A
+    stall until kill -CONT, then it comes back."""
+    a, b = Collector('frz-a'), Collector('frz-b')
+    agents = start_agents(a, b, ('fz1',))
+    check('frozen: records reach A',
+          wait_until(lambda: last_seq(a, 'fz1') > RATE, 8))
+    a.proc.send_signal(signal.SIGSTOP)
+    switched('kill -STOP of A', agents, b, a, 12,
+             lambda sw: 'silent' in str(sw.get('reason')))
+    n = last_seq(b, 'fz1')
+    check('frozen: records flow at B',
+          wait_until(lambda: last_seq(b, 'fz1') > n + RATE, 6))
+    a.proc.send_signal(signal.SIGCONT)
+    switched('kill -CONT of A', agents, a, b, 15,
+             lambda sw: 'answers again' in str(sw.get('reason')))
+    n = last_seq(a, 'fz1')
+    check('thawed: records flow at A again',
+          wait_until(lambda: last_seq(a, 'fz1') > n + RATE, 6))
+    stop_and_verify('kill -STOP', a, b, agents)
 
 
 def busy():
@@ -269,6 +308,7 @@ def tls_failure():
 def main():
     lwtest.step('parsing of the list', parsing)
     lwtest.step('failover and return', failover)
+    lwtest.step('a frozen first collector', freeze)
     lwtest.step('a busy first collector', busy)
     lwtest.step('a first collector that fails TLS', tls_failure)
 
