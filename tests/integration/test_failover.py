@@ -75,7 +75,7 @@ def switches(coll, host, to):
 
 def switched(what, agents, to, frm, timeout, reason_ok):
     """Waits until every agent's agent.collector record (frm to to) is in
-    to's log, and checks it."""
+    to's log, checks it, and that records keep arriving there."""
     hosts = [p.host for p in agents]
     ok = wait_until(lambda: all(switches(to, h, to.addr()) for h in hosts),
                     timeout)
@@ -86,6 +86,11 @@ def switched(what, agents, to, frm, timeout, reason_ok):
         check('%s: %s: agent.collector from %s to %s, position and reason' %
               (what, h, frm.name, to.name),
               sw.get('from') == frm.addr() and reason_ok(sw), sw)
+    now = {h: last_seq(to, h) for h in hosts}
+    check('%s: records keep arriving at %s' % (what, to.name),
+          wait_until(lambda: all(last_seq(to, h) > now[h] + RATE
+                                 for h in hosts), 6),
+          {h: last_seq(to, h) for h in hosts})
 
 
 def run_agent(args, timeout=5):
@@ -187,11 +192,6 @@ def failover():
     note('A killed at seq %s' % at_kill)
     switched('kill -9 of A', agents, b, a, 8,
              lambda sw: sw.get('position') == '2' and sw.get('reason'))
-    flowing = {h: last_seq(b, h) for h in HOSTS}
-    check('records keep flowing at B',
-          wait_until(lambda: all(last_seq(b, h) > flowing[h] + RATE
-                                 for h in HOSTS), 6),
-          {h: last_seq(b, h) for h in HOSTS})
     for p in agents:
         check('%s: the agent logged the switch to B' % p.host,
               'switched from collector %s to %s' % (a.addr(), b.addr())
@@ -200,11 +200,6 @@ def failover():
     a.start()
     switched('A restarted', agents, a, b, 15,
              lambda sw: 'answers again' in sw.get('reason', ''))
-    at_back = {h: last_seq(a, h) for h in HOSTS}
-    check('records flow at A again',
-          wait_until(lambda: all(last_seq(a, h) > at_back[h] + RATE
-                                 for h in HOSTS), 6),
-          {h: last_seq(a, h) for h in HOSTS})
     b_after = {h: last_seq(b, h) for h in HOSTS}
     time.sleep(1)
     check('B takes nothing once the agents are back at A',
@@ -231,15 +226,9 @@ def freeze():
     a.proc.send_signal(signal.SIGSTOP)
     switched('kill -STOP of A', agents, b, a, 12,
              lambda sw: 'silent' in str(sw.get('reason')))
-    n = last_seq(b, 'fz1')
-    check('frozen: records flow at B',
-          wait_until(lambda: last_seq(b, 'fz1') > n + RATE, 6))
     a.proc.send_signal(signal.SIGCONT)
     switched('kill -CONT of A', agents, a, b, 15,
              lambda sw: 'answers again' in str(sw.get('reason')))
-    n = last_seq(a, 'fz1')
-    check('thawed: records flow at A again',
-          wait_until(lambda: last_seq(a, 'fz1') > n + RATE, 6))
     stop_and_verify('kill -STOP', a, b, agents)
 
 
