@@ -277,9 +277,9 @@ agent_options(int argc, char *argv[])
 {
 	struct opts	 o = {
 		.prog = "labwatch-agent",
-		.usage = "labwatch-agent (--collector HOST:PORT | --stdout) "
-		    "[options]\n       labwatch-agent --enroll HOST:PORT "
-		    "[options]",
+		.usage = "labwatch-agent (--collector HOST:PORT[,HOST:PORT...] | "
+		    "--stdout) [options]\n       labwatch-agent --enroll "
+		    "HOST:PORT [options]",
 		.tab = agent_opts, .n = agent_nopts, .conf = &conf,
 	};
 	long long	 port;
