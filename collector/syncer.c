@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Making host logs durable off the event loop: see syncer.h. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,15 +25,54 @@ static struct {
 	void			(*done)(struct sync_job *);
 } sy;
 
+/*
+ * Beyond this many logs in a round, one syncfs(2) per filesystem beats an
+ * fdatasync per log: each fdatasync is a journal commit of its own, and
+ * 5,000 of them made acknowledgements seconds late in a lab of 5,000 PCs.
+ */
+#define SYNCFS_MIN	16
+
+/* syncfs on the filesystem of each log not synced yet; a failure there
+ * counts for every log of that filesystem. */
+static void
+syncer_syncfs(struct sync_job *job)
+{
+	struct stat	 st, other;
+	size_t		 i, j;
+	int		 err;
+
+	for (i = 0; i < job->nfds; i++)
+		job->failed[i] = -1;
+	for (i = 0; i < job->nfds; i++) {
+		if (job->failed[i] != -1)
+			continue;
+		if (fstat(job->fds[i], &st) == -1) {
+			job->failed[i] = fdatasync(job->fds[i]) == -1 ?
+			    errno : 0;
+			continue;
+		}
+		err = syncfs(job->fds[i]) == -1 ? errno : 0;
+		for (j = i; j < job->nfds; j++)
+			if (job->failed[j] == -1 &&
+			    fstat(job->fds[j], &other) == 0 &&
+			    other.st_dev == st.st_dev)
+				job->failed[j] = err;
+	}
+}
+
 void
 syncer_run(struct sync_job *job)
 {
 	size_t	i;
 
-	for (i = 0; i < job->nfds; i++) {
-		job->failed[i] = fdatasync(job->fds[i]) == -1 ? errno : 0;
+	if (job->nfds >= SYNCFS_MIN)
+		syncer_syncfs(job);
+	else
+		for (i = 0; i < job->nfds; i++)
+			job->failed[i] = fdatasync(job->fds[i]) == -1 ?
+			    errno : 0;
+	for (i = 0; i < job->nfds; i++)
 		close(job->fds[i]);
-	}
 	job->state_failed = state_write(sy.statefd, job->state.data,
 	    job->state.len) == -1 ? errno : 0;
 }

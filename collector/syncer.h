@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Making host logs durable off the event loop: a thread runs fdatasync on
- * the logs written since the last round and then replaces the state file,
+ * the logs written since the last round (syncfs once many were) and then replaces the state file,
  * and the loop hears back through a pipe.  One round at a time, so rounds
  * batch whatever arrived while the previous one ran (group commit).
  */
@@ -17,7 +17,7 @@
 struct sync_job {
 	int		*fds;		/* dup()s, closed by the round */
 	size_t		 nfds;
-	int		*failed;	/* per fd: errno of fdatasync, or 0 */
+	int		*failed;	/* per fd: errno of its sync, or 0 */
 	struct buf	 state;		/* the new state file */
 	int		 state_failed;	/* errno of writing it, or 0 */
 	void		*arg;		/* the caller's */

@@ -10,6 +10,7 @@ SIGHUP, IPv6, the agent's --stdout mode and the programs' options.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,9 @@ import time
 
 sys.dont_write_bytecode = True
 import lwtest as lw  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import lwcheck  # noqa: E402
 from lwtest import check
 
 AGENT_VERSION = lw.program_version(lw.AGENT)
@@ -410,6 +414,46 @@ def options():
               r.returncode == 2, r.returncode)
 
 
+def many_logs():
+    """40 agents at once (tests/tools/lw-load): a sync round of 16 logs or
+    more makes one syncfs instead of an fdatasync per log; every record is
+    still acknowledged once stored, and stored once."""
+    load = os.path.join(lw.BUILD, 'tests', 'lw-load')
+    if not shutil.which('strace'):
+        print('# skip - many logs: strace is not installed')
+        return
+    trace = os.path.join(lw.tmpdir('strace'), 'trace')
+    coll = lw.start_collector(name='collector-many', tls=False,
+                              extra=['--sync', 'batch', '--user', 'root'])
+    st = subprocess.Popen(['strace', '-f', '-qq', '-e',
+                           'trace=syncfs,fdatasync', '-o', trace,
+                           '-p', str(coll.pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    r = subprocess.run([load, '--connect', '127.0.0.1:%d' % coll.port,
+                        '--agents', '40', '--records', '500', '--sources',
+                        '40', '--window', '500'], capture_output=True,
+                       timeout=60, check=False)
+    out = r.stdout.decode() + r.stderr.decode()
+    check('many logs: lw-load has all 20000 records of 40 agents '
+          'acknowledged', r.returncode == 0 and 'acked=20000 ' in out,
+          out[-300:])
+    st.terminate()
+    st.wait(5)
+    lw.stop(coll)
+    with open(trace) as f:
+        calls = f.read()
+    check('many logs: the rounds of many logs were made durable with '
+          'syncfs', 'syncfs(' in calls, calls[-300:])
+    logs = lwcheck.scan_dir(coll.logdir)
+    problems = ['%s: %s' % (h, p) for h, hl in logs.items()
+                for p in hl.problems]
+    check('many logs: 40 logs, every seq 1..500 once, in order',
+          len(logs) == 40 and not problems and all(
+              max(s.last for s in hl.streams) == 500
+              for hl in logs.values()), problems[:3] or len(logs))
+
+
 def main():
     if not check('binaries are built', os.access(lw.COLLECTOR, os.X_OK) and
                  os.access(lw.AGENT, os.X_OK), lw.BUILD):
@@ -421,6 +465,7 @@ def main():
     lw.step('SIGHUP', rotation)
     lw.step('IPv6', ipv6)
     lw.step('fake collector', agent_resend)
+    lw.step('many logs', many_logs)
     for fmt in ('text', 'json'):
         lw.step('--stdout ' + fmt, stdout_mode, fmt)
 
