@@ -61,6 +61,7 @@ static struct {
 	int			 backoff_ms;
 	int64_t			 started;
 
+	struct spool		*spool;
 	struct event		*sync;
 	void			(*done)(void);
 	struct buf		 scratch;
@@ -76,15 +77,15 @@ static int	uplink_spool(struct record *, const struct spool_drop *);
 size_t
 uplink_queued(void)
 {
-	return (size_t)spool_records();
+	return (size_t)spool_records(up.spool);
 }
 
 /* Forgets every spooled record the collector has stored (<= seq). */
 static void
 uplink_acked(uint64_t seq)
 {
-	spool_ack(seq);
-	if (up.done != NULL && spool_records() == 0)
+	spool_ack(up.spool, seq);
+	if (up.done != NULL && spool_records(up.spool) == 0)
 		uplink_finish();
 }
 
@@ -99,7 +100,7 @@ uplink_pump(void)
 		return;
 	out = bufferevent_get_output(up.bev);
 	while ((len = evbuffer_get_length(out)) < OUT_HIGH)
-		if (spool_read(out, OUT_HIGH - len) == 0)
+		if (spool_read(up.spool, out, OUT_HIGH - len) == 0)
 			break;
 }
 
@@ -111,7 +112,7 @@ uplink_report_drops(void)
 	struct record		r;
 
 	record_init(&r);
-	while (spool_due(&d, 1) == 1) {
+	while (spool_due(up.spool, &d, 1) == 1) {
 		log_warnx("spool full: dropped %" PRIu64 " records (%" PRIu64
 		    " to %" PRIu64 ")", d.count, d.first_seq, d.last_seq);
 		record_begin(&r, "agent.dropped");
@@ -133,7 +134,7 @@ uplink_sync_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	spool_sync();
+	spool_sync(up.spool);
 }
 
 /* Numbers, checks and spools one record; report marks an agent.dropped. */
@@ -144,7 +145,7 @@ uplink_spool(struct record *r, const struct spool_drop *report)
 	const char	*err;
 	size_t		 max;
 
-	r->seq = spool_next_seq();
+	r->seq = spool_next_seq(up.spool);
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_RECORD, r);
 	/*
@@ -167,7 +168,8 @@ uplink_spool(struct record *r, const struct spool_drop *report)
 		    r->event.off, err);
 		return -1;
 	}
-	if (spool_append(up.scratch.data, up.scratch.len, report) == -1)
+	if (spool_append(up.spool, up.scratch.data, up.scratch.len,
+	    report) == -1)
 		return -1;
 	if (!evtimer_pending(up.sync, NULL))
 		evtimer_add(up.sync, &tv);
@@ -179,7 +181,7 @@ uplink_send(struct record *r)
 {
 	if (up.state == U_DONE || uplink_spool(r, NULL) == -1)
 		return;
-	if (spool_ndue() > 0 && up.state == U_READY) {
+	if (spool_ndue(up.spool) > 0 && up.state == U_READY) {
 		/*
 		 * Records in flight were dropped: only a new WELCOME can say
 		 * which of them the collector stored, so the report is exact.
@@ -241,8 +243,9 @@ uplink_heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	record_init(&r);
 	record_begin(&r, "agent.heartbeat");
 	record_add_duration(&r, "uptime", record_now() - up.started);
-	record_add_int(&r, "spool_records", (int64_t)spool_records());
-	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes());
+	record_add_int(&r, "spool_records",
+	    (int64_t)spool_records(up.spool));
+	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes(up.spool));
 	agent_health(&r);
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_HEARTBEAT, &r);
@@ -265,7 +268,7 @@ uplink_new_stream(const char *what, uint64_t claimed)
 	char		old[17], new[17];
 
 	snprintf(old, sizeof(old), "%016" PRIx64, up.stream);
-	if (spool_restream(&up.stream) == -1) {
+	if (spool_restream(up.spool, &up.stream) == -1) {
 		uplink_retry_later();
 		return;
 	}
@@ -274,7 +277,7 @@ uplink_new_stream(const char *what, uint64_t claimed)
 		log_warnx("collector %s: %s claims records up to %" PRIu64
 		    ", but this agent numbered only up to %" PRIu64 "; going "
 		    "on as stream %s", up.host, what, claimed,
-		    spool_next_seq() - 1, new);
+		    spool_next_seq(up.spool) - 1, new);
 	else
 		log_warnx("collector %s: stream %s belongs to another host; "
 		    "going on as stream %s", up.host, old, new);
@@ -287,7 +290,8 @@ uplink_new_stream(const char *what, uint64_t claimed)
 	record_add_str(&r, "new_stream", new);
 	if (claimed != 0)
 		record_add_int(&r, "claimed", (int64_t)claimed);
-	record_add_int(&r, "last_seq", (int64_t)(spool_next_seq() - 1));
+	record_add_int(&r, "last_seq",
+	    (int64_t)(spool_next_seq(up.spool) - 1));
 	uplink_spool(&r, NULL);
 	record_free(&r);
 	up.backoff_ms = BACKOFF_MIN_MS;
@@ -307,7 +311,7 @@ uplink_welcome(const uint8_t *p, size_t len)
 		uplink_retry_later();
 		return;
 	}
-	if (w.last_seq >= spool_next_seq()) {
+	if (w.last_seq >= spool_next_seq(up.spool)) {
 		uplink_new_stream("WELCOME", w.last_seq);
 		return;
 	}
@@ -327,11 +331,11 @@ uplink_welcome(const uint8_t *p, size_t len)
 	up.backoff_ms = BACKOFF_MIN_MS;
 	log_info("connected to %s:%s, collector has up to %" PRIu64
 	    ", %" PRIu64 " spooled", up.host, up.port, w.last_seq,
-	    spool_records());
+	    spool_records(up.spool));
 	uplink_acked(w.last_seq);
-	spool_due_trim(w.last_seq);
+	spool_due_trim(up.spool, w.last_seq);
 	uplink_report_drops();
-	spool_rewind(w.last_seq);
+	spool_rewind(up.spool, w.last_seq);
 	uplink_pump();
 }
 
@@ -387,7 +391,7 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 			uplink_retry_later();
 			return;
 		}
-		if (seq >= spool_next_seq()) {
+		if (seq >= spool_next_seq(up.spool)) {
 			uplink_new_stream("ACK", seq);
 			return;
 		}
@@ -564,8 +568,8 @@ uplink_init(struct event_base *base, const struct agent_conf *conf)
 
 	up.conf = conf;
 	up.base = base;
-	if (spool_open(conf->state_dir, conf->spool_max, conf->state_fresh,
-	    &up.stream) == -1)
+	if ((up.spool = spool_open(conf->state_dir, conf->spool_max,
+	    conf->state_fresh, &up.stream)) == NULL)
 		fatalx("cannot use the spool in %s", conf->state_dir);
 	up.max_frame = WIRE_MAX_FRAME;
 	up.hb_interval = conf->heartbeat;
@@ -600,7 +604,7 @@ uplink_bye_sent_cb(struct bufferevent *bev, void *arg)
 	up.done = NULL;
 	evtimer_del(up.deadline);
 	evtimer_del(up.sync);
-	spool_close();
+	spool_close(up.spool);
 	if (done != NULL)
 		done();
 }
@@ -618,9 +622,9 @@ uplink_finish(void)
 		uplink_bye_sent_cb(NULL, NULL);
 		return;
 	}
-	if (spool_records() > 0)
+	if (spool_records(up.spool) > 0)
 		log_warnx("stopping with %" PRIu64 " records not acknowledged; "
-		    "they stay in the spool", spool_records());
+		    "they stay in the spool", spool_records(up.spool));
 	up.state = U_DONE;
 	buf_reset(&up.scratch);
 	wire_put_bye(&up.scratch, BYE_SHUTDOWN, "agent stopping");
@@ -651,7 +655,7 @@ uplink_shutdown(void (*done)(void))
 
 	up.done = done;
 	/* A link on its way up may still take what is spooled. */
-	if (spool_records() == 0 || up.state == U_WAIT ||
+	if (spool_records(up.spool) == 0 || up.state == U_WAIT ||
 	    up.state == U_DONE) {
 		uplink_finish();
 		return;
