@@ -49,7 +49,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
-	collector/hostnet.c collector/wake.c
+	collector/hostnet.c collector/wake.c collector/forward.c \
+	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
