@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 #define HOST_LEN_MAX	255
 /* qseq, ts, stream, host length: before the host and the record. */
 #define PREFIX_LEN	(8 + 8 + 8 + 1)
+#define SAVE_SEC	1		/* how often the delivery point is saved */
 
 static const struct fwd_driver *drivers[] = {
 	&fwd_syslog_driver,
@@ -69,6 +71,8 @@ struct fwd_output {
 	int			 failing;	/* said once per outage */
 	struct evbuffer		*rd;		/* read, not yet taken */
 	struct event		*pump_ev;
+	char			*dir;
+	uint64_t		 saved;		/* acked as "delivered" says */
 	uint64_t		 n_sent, n_delivered, n_rejected;
 	uint64_t		 n_dropped, n_lost;
 };
@@ -78,6 +82,7 @@ static struct {
 	size_t			 nouts;
 	struct event_base	*base;
 	struct event		*report_ev;
+	struct event		*save_ev;
 	struct buf		 frame;		/* forward_record's */
 	struct buf		 inner;
 	struct buf		 payload;	/* the pump's */
@@ -419,6 +424,68 @@ fwd_pump(struct fwd_output *o)
 	}
 }
 
+/*
+ * Keeps the delivery point in the queue's folder ("delivered"), so a
+ * restart does not send a segment's delivered records again.  Not synced:
+ * a point that is behind only makes duplicates.
+ */
+static void
+fwd_save(struct fwd_output *o)
+{
+	char	path[4096], tmp[4200], text[32];
+	FILE	*f;
+
+	if (o->saved == o->acked || o->spool == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/delivered", o->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(text, sizeof(text), "%" PRIu64 "\n", o->acked);
+	if ((f = fopen(tmp, "we")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) == EOF || rename(tmp, path) == -1) {
+		log_warn("forward %s: %s", o->line.name, path);
+		return;
+	}
+	o->saved = o->acked;
+}
+
+/* The delivery point saved, or 0. */
+static uint64_t
+fwd_load(struct fwd_output *o)
+{
+	char		 path[4096], text[32];
+	long long	 v;
+	const char	*err;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/delivered", o->dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (fgets(text, sizeof(text), f) == NULL)
+		text[0] = '\0';
+	fclose(f);
+	text[strcspn(text, "\n")] = '\0';
+	if (num_parse(text, 0, INT64_MAX, &v, &err) == -1) {
+		log_warnx("forward %s: %s: %s; ignored", o->line.name, path,
+		    err);
+		return 0;
+	}
+	return (uint64_t)v;
+}
+
+static void
+fwd_save_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	tv = { SAVE_SEC, 0 };
+	size_t		i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < fw.nouts; i++)
+		fwd_save(&fw.outs[i]);
+	evtimer_add(fw.save_ev, &tv);
+}
+
 static void
 fwd_pump_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -494,8 +561,10 @@ forward_init(struct event_base *base, const char *state_dir,
     const char *const *lines, int n)
 {
 	struct fwd_output	*o;
+	struct timeval		 tv = { SAVE_SEC, 0 };
 	const char		*err;
 	char			 dir[4096];
+	uint64_t		 saved;
 	int			 i;
 
 	fw.base = base;
@@ -527,8 +596,15 @@ forward_init(struct event_base *base, const char *state_dir,
 			return -1;
 		snprintf(o->qstream_hex, sizeof(o->qstream_hex), "%016" PRIx64,
 		    o->qstream);
+		o->dir = xstrdup(dir);
 		o->acked = o->sent = spool_next_seq(o->spool) - 1 -
 		    spool_records(o->spool);
+		saved = fwd_load(o);
+		if (saved > o->acked && saved < spool_next_seq(o->spool)) {
+			spool_ack(o->spool, saved);
+			o->acked = o->sent = saved;
+		}
+		o->saved = o->acked;
 		spool_rewind(o->spool, o->acked);
 		o->rd = evbuffer_new();
 		o->pump_ev = event_new(base, -1, 0, fwd_pump_cb, o);
@@ -538,6 +614,8 @@ forward_init(struct event_base *base, const char *state_dir,
 	}
 	/* Runs left to report from before a restart. */
 	event_active(fw.report_ev, EV_TIMEOUT, 0);
+	fw.save_ev = evtimer_new(base, fwd_save_cb, NULL);
+	evtimer_add(fw.save_ev, &tv);
 	return 0;
 }
 
@@ -609,6 +687,8 @@ forward_shutdown(void)
 		o = &fw.outs[i];
 		if (o->state != NULL)
 			o->line.drv->close(o->state);
+		fwd_save(o);
+		free(o->dir);
 		if (o->spool != NULL) {
 			if (spool_records(o->spool) > 0)
 				log_info("forward %s: %" PRIu64 " records wait "
@@ -627,6 +707,8 @@ forward_shutdown(void)
 	fw.nouts = 0;
 	if (fw.report_ev != NULL)
 		event_free(fw.report_ev);
+	if (fw.save_ev != NULL)
+		event_free(fw.save_ev);
 	buf_free(&fw.frame);
 	buf_free(&fw.inner);
 	buf_free(&fw.payload);

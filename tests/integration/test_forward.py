@@ -39,7 +39,12 @@ ruleset(name="tls") {{
   action(type="mmjsonparse" cookie="")
   action(type="omfile" file="{d}/tls.out" template="lw")
 }}
+ruleset(name="small") {{
+  action(type="mmjsonparse" cookie="")
+  action(type="omfile" file="{d}/small.out" template="lw")
+}}
 input(type="imtcp" address="127.0.0.1" port="{plain}" ruleset="plain")
+input(type="imtcp" address="127.0.0.1" port="{small}" ruleset="small")
 input(type="imtcp" address="127.0.0.1" port="{tls}" ruleset="tls"
       streamDriver.name="ossl" streamDriver.mode="1"
       streamDriver.authMode="anon" streamDriver.CAFile="{ca}"
@@ -55,6 +60,7 @@ def start_rsyslog(d, ports):
     conf = os.path.join(d, 'rsyslog.conf')
     with open(conf, 'w') as f:
         f.write(RS_CONF.format(d=d, plain=ports[0], tls=ports[1],
+                               small=ports[2],
                                ca=lwtest.ca_file(), cert=cert, key=key))
     proc = lwtest.start([RSYSLOGD, '-n', '-f', conf, '-i',
                          os.path.join(d, 'rsyslog.pid')], 'rsyslogd')
@@ -144,17 +150,20 @@ def same_copies(msgs, key):
 def main():
     d = lwtest.tmpdir('forward')
     os.chmod(d, 0o755)
-    ports = (lwtest.free_port(), lwtest.free_port())
+    ports = (lwtest.free_port(), lwtest.free_port(), lwtest.free_port())
     rs = start_rsyslog(d, ports)
     statedir = lwtest.tmpdir('fwdstate')
     extra = ['--forward', 'plain syslog tcp://127.0.0.1:%d queue 1048576'
              % ports[0],
              '--forward', 'sec syslog tls://127.0.0.1:%d ca %s name '
-             'localhost format ecs' % (ports[1], lwtest.ca_file())]
+             'localhost format ecs' % (ports[1], lwtest.ca_file()),
+             # 64 KiB: the outage overflows it.
+             '--forward', 'small syslog tcp://127.0.0.1:%d queue 65536'
+             % ports[2]]
     coll = lwtest.start_collector(statedir=statedir, extra=extra)
     check('both outputs connect',
           lwtest.wait_until(lambda: lwtest.stderr_text(coll).count(
-              'connected to 127.0.0.1') >= 2, 10),
+              'connected to 127.0.0.1') >= 3, 10),
           lwtest.stderr_text(coll)[-400:])
 
     host, stream, n1 = 'pc-fwd', lwtest.new_stream(), 200
@@ -210,6 +219,8 @@ def main():
 
     # The downstream goes away; the collector still ACKs at once.
     lwtest.stop(rs)
+    # The delivery point is saved once a second.
+    time.sleep(1.5)
     n2, n3 = 300, 100
     acked, took = send_batch(coll.port, host, stream, n1 + 1, n2, 'two')
     check('with rsyslog down, %d more records are acknowledged' % n2,
@@ -219,6 +230,7 @@ def main():
     # kill -9: the queue on disk is all that is left of them.
     coll.kill()
     coll.wait()
+    logdir1 = coll.logdir
     check('kill -9 left the queue on disk',
           len(os.listdir(os.path.join(statedir, 'forward', 'plain'))) >= 2)
     coll = lwtest.start_collector(statedir=statedir, extra=extra,
@@ -240,11 +252,38 @@ def main():
         check('%s: every acknowledged record reached rsyslog' % name,
               not missing, '%d missing, first %r' % (len(missing),
                                                    missing[:5]))
+        check('%s: what was delivered before the crash is not sent again'
+              % name, all(seqs.count(s) == 1 for s in range(1, n1 + 1)),
+              'sent again: %d' % sum(seqs.count(s) > 1
+                                     for s in range(1, n1 + 1)))
         same, bad = same_copies(msgs, key)
         check('%s: duplicates (%d) only as copies with the same identity'
               % (name, len(seqs) - len(set(seqs))), same, repr(bad))
         check('%s: no record without its identity' % name,
               all(key(m[4]) for m in msgs if m[4] is not None))
+    # The small queue dropped its oldest and said so in lab.log.
+    small = received(os.path.join(d, 'small.out'))
+    got = set(agent_seqs(small, json_id, host, stream))
+    missing = set(range(1, total + 1)) - got
+    drops = [r for r in lwtest.records_quiet(
+        lwtest.log_path(coll.logdir, 'lab'), 'text') +
+        lwtest.records_quiet(lwtest.log_path(logdir1, 'lab'), 'text')
+        if r.get('event') == 'lab.forward_dropped']
+    dropped = sum(int(r.get('count', 0)) for r in drops
+                  if r.get('output') == 'small')
+    check('small queue: lab.forward_dropped says what it dropped',
+          drops and all(r.get('output') == 'small' and
+                        r.get('reason') == 'queue full' for r in drops),
+          repr(drops[:2])[:300])
+    check('small queue: the newest records arrived (oldest dropped)',
+          set(range(n1 + n2 + 1, total + 1)) <= got,
+          '%d of the last %d' % (len(set(range(n1 + n2 + 1, total + 1)) &
+                                     got), n3))
+    check('small queue: each missing record is counted as dropped '
+          '(%d missing, %d reported)' % (len(missing), dropped),
+          0 < len(missing) <= dropped, '')
+    check('small queue: the report reached rsyslog too',
+          any(m[2] == 'lab.forward_dropped' for m in small))
     lwtest.stop(coll)
     lwtest.stop(rs)
 
