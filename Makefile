@@ -60,11 +60,13 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule
+		  test_alertrule test_ecs test_rfc5424
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
+TEST_OBJS_ecs = $(B)/collector/ecs.o
+TEST_OBJS_rfc5424 = $(B)/collector/rfc5424.o
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
