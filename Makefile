@@ -134,7 +134,9 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c tests/fuzz/fuzzlink.h
+    collector/alertrule.c collector/metrics.c collector/forward.c \
+    collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
+    tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 
 import lwtest
@@ -261,6 +262,16 @@ def main():
               % (name, len(seqs) - len(set(seqs))), same, repr(bad))
         check('%s: no record without its identity' % name,
               all(key(m[4]) for m in msgs if m[4] is not None))
+    # What an admin sees: labwatchctl outputs and the metrics.
+    ctl = os.path.join(lwtest.ROOT, 'scripts', 'labwatchctl')
+    out = subprocess.run([ctl, '-s', coll.control, 'outputs'],
+                         capture_output=True, text=True, timeout=10)
+    check('labwatchctl outputs lists the three outputs and their queues',
+          out.returncode == 0 and all(
+              n in out.stdout for n in ('plain (syslog): connected to',
+                                        'sec (syslog): connected to',
+                                        'small (syslog)')) and
+          'dropped' in out.stdout, out.stdout + out.stderr)
     # The small queue dropped its oldest and said so in lab.log.
     small = received(os.path.join(d, 'small.out'))
     got = set(agent_seqs(small, json_id, host, stream))
