@@ -162,7 +162,7 @@ static void
 collector_options(int argc, char *argv[])
 {
 	const char	*err;
-	int		 i;
+	int		 i, bad = 0;
 	struct opts	o = {
 		.prog = "labwatch-collector",
 		.usage = "labwatch-collector [options]",
@@ -193,8 +193,10 @@ collector_options(int argc, char *argv[])
 		else
 			fprintf(stderr, "labwatch-collector: forward %s: %s\n",
 			    conf.forwards.v[i], err);
-		exit(2);
+		bad = 1;
 	}
+	if (bad)
+		exit(2);
 	crl_given = opts_given(&o, "tls-crl");
 	control_given = opts_given(&o, "control");
 	if (o.check) {

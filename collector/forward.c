@@ -109,6 +109,21 @@ fwd_name_ok(const char *s)
 	return 1;
 }
 
+/* "unknown output type (syslog, ...)", from the drivers there are. */
+static const char *
+fwd_types(void)
+{
+	static char	text[128];
+	size_t		i;
+
+	snprintf(text, sizeof(text), "unknown output type (");
+	for (i = 0; drivers[i] != NULL; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "%s%s", i > 0 ? ", " : "", drivers[i]->type);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), ")");
+	return text;
+}
+
 static void
 fwd_line_free(struct fwd_line *l)
 {
@@ -151,7 +166,7 @@ fwd_line_parse(const char *s, struct fwd_line *l, const char **err)
 		if (strcmp(drivers[i]->type, w[1]) == 0)
 			l->drv = drivers[i];
 	if (l->drv == NULL) {
-		*err = "unknown output type (syslog)";
+		*err = fwd_types();
 		goto fail;
 	}
 	for (i = 2; i < n; i++) {
@@ -187,10 +202,21 @@ fail:
 int
 forward_check(const char *s, const char **err)
 {
-	struct fwd_line	l;
+	static char	(*seen)[FWD_NAME_MAX + 1];
+	static size_t	 nseen;
+	struct fwd_line	 l;
+	size_t		 i;
 
 	if (fwd_line_parse(s, &l, err) == -1)
 		return -1;
+	for (i = 0; i < nseen; i++)
+		if (strcmp(seen[i], l.name) == 0) {
+			*err = "an output of that NAME is already given";
+			fwd_line_free(&l);
+			return -1;
+		}
+	seen = xreallocarray(seen, nseen + 1, sizeof(*seen));
+	memcpy(seen[nseen++], l.name, sizeof(*seen));
 	fwd_line_free(&l);
 	return 0;
 }

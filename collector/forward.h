@@ -99,7 +99,8 @@ extern const struct fwd_driver fwd_kafka_driver;
 
 /*
  * The collector's side (forward.c).  forward_check parses one forward
- * line (the value after "forward"); forward_init opens every queue and
+ * line (the value after "forward"; a NAME seen before is an error);
+ * forward_init opens every queue and
  * output; forward_record enqueues a record just written to host's log
  * (stream: the agent's stream, 0 for the collector's own records);
  * forward_sync_fds gives dup()s of what must be fdatasync'ed before an
