@@ -232,23 +232,13 @@ fwd_name(const struct fwd_output *o)
 	return o->line.name;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 void
 forward_record(const char *host, uint64_t stream, const struct record *r)
 {
 	struct fwd_output	*o;
 	const struct spool_drop	*report;
 	size_t			 i, hlen = strlen(host), len;
+	uint64_t		 seq;
 
 	if (fw.nouts == 0)
 		return;
@@ -279,8 +269,9 @@ forward_record(const char *host, uint64_t stream, const struct record *r)
 			o->n_lost++;
 			continue;
 		}
-		put_be64(fw.frame.data + WIRE_HDR_LEN,
-		    spool_next_seq(o->spool));
+		seq = spool_next_seq(o->spool);
+		buf_set_u32(&fw.frame, WIRE_HDR_LEN, (uint32_t)(seq >> 32));
+		buf_set_u32(&fw.frame, WIRE_HDR_LEN + 4, (uint32_t)seq);
 		report = fw.reporting == o ? &fw.run : NULL;
 		if (spool_append(o->spool, fw.frame.data, fw.frame.len,
 		    report) == -1) {
