@@ -682,7 +682,7 @@ forward_sync_fds(int **fds)
 	static int	*v;
 	size_t		 i, n = 0;
 
-	v = xreallocarray(v, fw.nouts * 2 + 1, sizeof(*v));
+	v = xreallocarray(v, fw.nouts * SPOOL_SYNC_FDS + 1, sizeof(*v));
 	for (i = 0; i < fw.nouts; i++)
 		if (fw.outs[i].spool != NULL)
 			n += spool_sync_fds(fw.outs[i].spool, v + n);
