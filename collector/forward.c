@@ -14,8 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +66,6 @@ struct fwd_output {
 	void			*state;		/* the driver's */
 	struct spool		*spool;
 	uint64_t		 qstream;
-	char			 qstream_hex[17];
 	uint64_t		 acked;		/* all <= acked delivered */
 	uint64_t		 sent;		/* last qseq taken by send */
 	uint8_t			 done[WINDOW];	/* delivered, by qseq % WINDOW */
@@ -85,7 +84,6 @@ static struct {
 	struct fwd_output	*outs;
 	size_t			 nouts;
 	char			*dir;		/* <state-dir>/forward */
-	struct event_base	*base;
 	struct event		*report_ev;
 	struct event		*save_ev;
 	struct buf		 frame;		/* forward_record's */
@@ -622,8 +620,6 @@ forward_open(const char *state_dir, const char *const *lines, int n)
 			return -1;
 		}
 		o->dir = xstrdup(dir);
-		snprintf(o->qstream_hex, sizeof(o->qstream_hex), "%016" PRIx64,
-		    o->qstream);
 		o->acked = o->sent = spool_next_seq(o->spool) - 1 -
 		    spool_records(o->spool);
 		saved = fwd_load(o);
@@ -660,7 +656,6 @@ forward_start(struct event_base *base)
 
 	if (fw.nouts == 0)
 		return 0;
-	fw.base = base;
 	fw.report_ev = event_new(base, -1, 0, fwd_report_cb, NULL);
 	for (i = 0; i < fw.nouts; i++) {
 		o = &fw.outs[i];
