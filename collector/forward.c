@@ -416,8 +416,16 @@ fwd_pump(struct fwd_output *o)
 			break;
 		}
 		p = evbuffer_pullup(o->rd, WIRE_HDR_LEN + h.len) + WIRE_HDR_LEN;
-		if (fwd_decode(o, p, h.len, &fr, host, stream_hex) == -1 ||
-		    fr.qseq <= o->sent) {
+		/*
+		 * A damaged record is skipped; the next one's number covers
+		 * it as it covers what a full queue dropped.
+		 */
+		if (fwd_decode(o, p, h.len, &fr, host, stream_hex) == -1) {
+			o->n_lost++;
+			evbuffer_drain(o->rd, WIRE_HDR_LEN + h.len);
+			continue;
+		}
+		if (fr.qseq <= o->sent) {
 			evbuffer_drain(o->rd, WIRE_HDR_LEN + h.len);
 			continue;
 		}

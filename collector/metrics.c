@@ -191,6 +191,10 @@ fwd_families(struct buf *b)
 		{ "labwatch_forward_rejected_total", "counter",
 		    "Records the downstream refused for good.",
 		    offsetof(struct fwd_stat, rejected) },
+		{ "labwatch_forward_lost_total", "counter",
+		    "Records that could not be queued or read back (too "
+		    "large, a write error, damage on disk); logged.",
+		    offsetof(struct fwd_stat, lost) },
 	};
 	struct fwd_family	f;
 	size_t			i;
