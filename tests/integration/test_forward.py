@@ -11,10 +11,12 @@ the only duplicates are copies with the same identity (host, stream,
 seq)."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 
 import lwtest
 from lwtest import check
@@ -164,7 +166,9 @@ def main():
              # 64 KiB: the outage overflows it.
              '--forward', 'small syslog tcp://127.0.0.1:%d queue 65536'
              % ports[2]]
-    coll = lwtest.start_collector(statedir=statedir, extra=extra)
+    mport = lwtest.free_port()
+    coll = lwtest.start_collector(statedir=statedir, extra=extra + [
+        '--metrics', '127.0.0.1:%d' % mport])
     check('both outputs connect',
           lwtest.wait_until(lambda: lwtest.stderr_text(coll).count(
               'connected to 127.0.0.1') >= 3, 10),
@@ -243,8 +247,9 @@ def main():
     logdir1 = coll.logdir
     check('kill -9 left the queue on disk',
           len(os.listdir(os.path.join(statedir, 'forward', 'plain'))) >= 2)
-    coll = lwtest.start_collector(statedir=statedir, extra=extra,
-                                  name='collector-again')
+    mport = lwtest.free_port()
+    coll = lwtest.start_collector(statedir=statedir, extra=extra + [
+        '--metrics', '127.0.0.1:%d' % mport], name='collector-again')
     acked, _ = send_batch(coll.port, host, stream, n1 + n2 + 1, n3, 'three')
     check('after the restart %d more are acknowledged' % n3,
           acked == n1 + n2 + n3, 'acked %d' % acked)
@@ -282,6 +287,17 @@ def main():
                                         'wrongname (syslog): 127.0.0.1:',
                                         'small (syslog)')) and
           'dropped' in out.stdout, out.stdout + out.stderr)
+    text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % mport,
+                                  timeout=5).read().decode()
+    check('metrics: records delivered and dropped per output',
+          re.search(r'labwatch_forward_delivered_total\{output="plain"\} '
+                    r'[1-9]', text) and
+          re.search(r'labwatch_forward_dropped_total\{output="small"\} '
+                    r'[1-9]', text) and
+          'labwatch_forward_connected{output="wrongname"} 0' in text and
+          'labwatch_forward_queue_records{output="plain"}' in text,
+          '\n'.join(line for line in text.splitlines()
+                    if 'forward' in line and not line.startswith('#')))
     # The small queue dropped its oldest and said so in lab.log.
     small = received(os.path.join(d, 'small.out'))
     got = set(agent_seqs(small, json_id, host, stream))
