@@ -55,7 +55,8 @@ struct spool {
 	size_t		 cur;		/* send cursor: segment ... */
 	off_t		 cur_off;	/* ... and offset in it */
 	uint64_t	 total;		/* bytes in all segments */
-	int		 dirty;
+	int		 dirty;		/* appended, not synced */
+	int		 dir_dirty;	/* a segment made or removed */
 	int		 left[SPOOL_LEFT_MAX];	/* dup()s: segments left */
 	size_t		 nleft;			/* ... behind, not synced */
 	uint8_t		*chunk;
@@ -163,7 +164,7 @@ seg_create(struct spool *sp)
 		return -1;
 	}
 	seg_add(sp, sp->next_seq, fd, 0);
-	sp->dirty = 1;
+	sp->dir_dirty = 1;
 	return 0;
 }
 
@@ -184,7 +185,7 @@ seg_remove_oldest(struct spool *sp)
 		sp->cur--;
 	else
 		sp->cur_off = 0;
-	sp->dirty = 1;
+	sp->dir_dirty = 1;
 }
 
 static int
@@ -579,6 +580,7 @@ spool_append(struct spool *sp, const uint8_t *frame, size_t len,
 		/* The segment left behind is synced with the next round. */
 		if (sp->dirty)
 			spool_leave(sp, s->fd);
+		sp->dirty = 0;
 		if (seg_create(sp) == -1)
 			return -1;
 		s = &sp->segs[sp->nsegs - 1];
@@ -715,13 +717,11 @@ spool_sync(struct spool *sp)
 		close(sp->left[i]);
 	}
 	sp->nleft = 0;
-	if (!sp->dirty)
-		return;
-	if (fdatasync(sp->segs[sp->nsegs - 1].fd) == -1)
+	if (sp->dirty && fdatasync(sp->segs[sp->nsegs - 1].fd) == -1)
 		log_warn("spool: fdatasync");
-	if (fsync(sp->dirfd) == -1)
+	if (sp->dir_dirty && fsync(sp->dirfd) == -1)
 		log_warn("spool: fsync of %s", sp->dir);
-	sp->dirty = 0;
+	sp->dirty = sp->dir_dirty = 0;
 }
 
 /* Closes and frees without syncing. */
@@ -751,19 +751,24 @@ spool_sync_fds(struct spool *sp, int fds[SPOOL_SYNC_FDS])
 
 	memcpy(fds, sp->left, n * sizeof(int));
 	sp->nleft = 0;
-	if (!sp->dirty)
-		return n;
-	if ((fds[n] = dup(sp->segs[sp->nsegs - 1].fd)) == -1) {
-		log_warn("spool %s: dup", sp->dir);
-		return n;
+	if (sp->dirty) {
+		if ((fds[n] = dup(sp->segs[sp->nsegs - 1].fd)) == -1) {
+			log_warn("spool %s: dup", sp->dir);
+			return n;
+		}
+		n++;
+		sp->dirty = 0;
 	}
-	if ((fds[n + 1] = dup(sp->dirfd)) == -1) {
-		log_warn("spool %s: dup", sp->dir);
-		close(fds[n]);
-		return n;
+	/* Names change seldom: the folder only then. */
+	if (sp->dir_dirty) {
+		if ((fds[n] = dup(sp->dirfd)) == -1) {
+			log_warn("spool %s: dup", sp->dir);
+			return n;
+		}
+		n++;
+		sp->dir_dirty = 0;
 	}
-	sp->dirty = 0;
-	return n + 2;
+	return n;
 }
 
 void

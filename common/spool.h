@@ -80,8 +80,8 @@ uint64_t spool_bytes(struct spool *);
 /*
  * The descriptors spool_sync would sync, dup()s for a sync done elsewhere
  * (the collector's sync thread, which closes them): segments filled since
- * the last sync, the active one and the folder.  Returns how many (0 when
- * nothing is new).
+ * the last sync, the active one, and the folder when a segment was made or
+ * removed.  Returns how many (0 when nothing is new).
  */
 size_t	 spool_sync_fds(struct spool *, int [SPOOL_SYNC_FDS]);
 /* Makes what was appended durable (fdatasync). */
