@@ -87,7 +87,8 @@ struct fwd_driver {
  * it for good; it is counted, logged with reason and not sent again.
  * fwd_ready: send may be called again.  fwd_failed: the link broke; every
  * record taken but not delivered will be sent again, in order, starting
- * with the next send after fwd_ready.
+ * with the next send after fwd_ready (a late fwd_delivered for a record
+ * taken before fwd_failed is ignored: it is sent again).
  */
 void	fwd_delivered(struct fwd_output *, uint64_t);
 void	fwd_rejected(struct fwd_output *, uint64_t, const char *);
@@ -105,8 +106,9 @@ extern const struct fwd_driver fwd_kafka_driver;
  * line (the value after "forward"; a NAME seen before is an error);
  * forward_open opens every queue (as root, with the state folder
  * locked), forward_chown hands the queues to the collector's user,
- * forward_start opens the outputs (see open above); forward_record enqueues a record just written to host's log
- * (stream: the agent's stream, 0 for the collector's own records);
+ * forward_start opens the outputs (see open above); forward_record
+ * enqueues a record just written to host's log (stream: the agent's
+ * stream, 0 for the collector's own records);
  * forward_sync_fds gives dup()s of what must be fdatasync'ed before an
  * ACK (the caller closes them), forward_sync syncs here;
  * forward_shutdown closes everything.
