@@ -31,8 +31,8 @@ COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
 	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
-	common/opts.c common/conffile.c common/service.c
-AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/spool.c agent/sysinfo.c \
+	common/opts.c common/conffile.c common/service.c common/spool.c
+AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
 	agent/capture.c agent/net.c agent/netdev.c agent/statedir.c \
@@ -49,7 +49,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
-	collector/hostnet.c collector/wake.c
+	collector/hostnet.c collector/wake.c collector/forward.c \
+	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -59,12 +60,13 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_addr
+		  test_alertrule test_addr test_ecs test_rfc5424
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
-TEST_OBJS_spool = $(B)/agent/spool.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
+TEST_OBJS_ecs = $(B)/collector/ecs.o
+TEST_OBJS_rfc5424 = $(B)/collector/rfc5424.o
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
@@ -125,7 +127,6 @@ $(B)/fuzz/fuzz_usbid: agent/usbid.c
 $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
 $(B)/fuzz/fuzz_pcapfile: agent/pcapfile.c
 $(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
-$(B)/fuzz/fuzz_spool: agent/spool.c
 $(B)/fuzz/fuzz_netdev: agent/netdev.c
 $(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
 # The session state machine with the modules it writes through.
@@ -133,9 +134,11 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c tests/fuzz/fuzzlink.h
+    collector/alertrule.c collector/metrics.c collector/forward.c \
+    collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
+    tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
-$(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c \
+$(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h
 $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \

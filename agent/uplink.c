@@ -91,6 +91,7 @@ static struct {
 	int			 backoff_ms;
 	int64_t			 started;
 
+	struct spool		*spool;
 	struct event		*sync;
 	void			(*done)(void);
 	struct buf		 scratch;
@@ -112,20 +113,26 @@ static void	uplink_take_over(void);
 size_t
 uplink_queued(void)
 {
-	return (size_t)spool_records();
+	return (size_t)spool_records(up.spool);
+}
+
+struct spool *
+uplink_spool_of(void)
+{
+	return up.spool;
 }
 
 /* Forgets every spooled record the collector has stored (<= seq). */
 static void
 uplink_acked(uint64_t seq)
 {
-	spool_ack(seq);
-	if (up.done != NULL && spool_records() == 0) {
+	spool_ack(up.spool, seq);
+	if (up.done != NULL && spool_records(up.spool) == 0) {
 		uplink_finish();
 		return;
 	}
 	/* A switch waits for the old link to have everything it was sent. */
-	if (up.probe_state == U_READY && seq >= spool_sent())
+	if (up.probe_state == U_READY && seq >= spool_sent(up.spool))
 		uplink_take_over();
 }
 
@@ -141,7 +148,7 @@ uplink_pump(void)
 		return;
 	out = bufferevent_get_output(up.bev);
 	while ((len = evbuffer_get_length(out)) < OUT_HIGH)
-		if (spool_read(out, OUT_HIGH - len) == 0)
+		if (spool_read(up.spool, out, OUT_HIGH - len) == 0)
 			break;
 }
 
@@ -153,7 +160,7 @@ uplink_report_drops(void)
 	struct record		r;
 
 	record_init(&r);
-	while (spool_due(&d, 1) == 1) {
+	while (spool_due(up.spool, &d, 1) == 1) {
 		log_warnx("spool full: dropped %" PRIu64 " records (%" PRIu64
 		    " to %" PRIu64 ")", d.count, d.first_seq, d.last_seq);
 		record_begin(&r, "agent.dropped");
@@ -175,7 +182,7 @@ uplink_sync_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	spool_sync();
+	spool_sync(up.spool);
 }
 
 /* Numbers, checks and spools one record; report marks an agent.dropped. */
@@ -186,7 +193,7 @@ uplink_spool(struct record *r, const struct spool_drop *report)
 	const char	*err;
 	size_t		 max;
 
-	r->seq = spool_next_seq();
+	r->seq = spool_next_seq(up.spool);
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_RECORD, r);
 	/*
@@ -209,7 +216,8 @@ uplink_spool(struct record *r, const struct spool_drop *report)
 		    r->event.off, err);
 		return -1;
 	}
-	if (spool_append(up.scratch.data, up.scratch.len, report) == -1)
+	if (spool_append(up.spool, up.scratch.data, up.scratch.len,
+	    report) == -1)
 		return -1;
 	if (!evtimer_pending(up.sync, NULL))
 		evtimer_add(up.sync, &tv);
@@ -221,7 +229,7 @@ uplink_send(struct record *r)
 {
 	if (up.state == U_DONE || uplink_spool(r, NULL) == -1)
 		return;
-	if (spool_ndue() > 0 && up.state == U_READY) {
+	if (spool_ndue(up.spool) > 0 && up.state == U_READY) {
 		/*
 		 * Records in flight were dropped: only a new WELCOME can say
 		 * which of them the collector stored, so the report is exact.
@@ -247,7 +255,7 @@ uplink_drop_link(void)
 static uint64_t
 uplink_acked_up_to(void)
 {
-	return spool_next_seq() - 1 - spool_records();
+	return spool_next_seq(up.spool) - 1 - spool_records(up.spool);
 }
 
 /* Starts timer ev somewhere in [ms/2, ms]: full jitter. */
@@ -342,8 +350,9 @@ uplink_heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	record_init(&r);
 	record_begin(&r, "agent.heartbeat");
 	record_add_duration(&r, "uptime", record_now() - up.started);
-	record_add_int(&r, "spool_records", (int64_t)spool_records());
-	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes());
+	record_add_int(&r, "spool_records",
+	    (int64_t)spool_records(up.spool));
+	record_add_int(&r, "spool_bytes", (int64_t)spool_bytes(up.spool));
 	agent_health(&r);
 	buf_reset(&up.scratch);
 	wire_put_record(&up.scratch, WIRE_HEARTBEAT, &r);
@@ -366,7 +375,7 @@ uplink_new_stream(const char *what, uint64_t claimed)
 	char		old[17], new[17];
 
 	snprintf(old, sizeof(old), "%016" PRIx64, up.stream);
-	if (spool_restream(&up.stream) == -1) {
+	if (spool_restream(up.spool, &up.stream) == -1) {
 		uplink_retry_later(RETRY_FIRST);
 		return;
 	}
@@ -375,7 +384,7 @@ uplink_new_stream(const char *what, uint64_t claimed)
 		log_warnx("collector %s:%s: %s claims records up to %" PRIu64
 		    ", but this agent numbered only up to %" PRIu64 "; going "
 		    "on as stream %s", CUR->host, CUR->port, what, claimed,
-		    spool_next_seq() - 1, new);
+		    spool_next_seq(up.spool) - 1, new);
 	else
 		log_warnx("collector %s:%s: stream %s belongs to another host; "
 		    "going on as stream %s", CUR->host, CUR->port, old, new);
@@ -388,7 +397,8 @@ uplink_new_stream(const char *what, uint64_t claimed)
 	record_add_str(&r, "new_stream", new);
 	if (claimed != 0)
 		record_add_int(&r, "claimed", (int64_t)claimed);
-	record_add_int(&r, "last_seq", (int64_t)(spool_next_seq() - 1));
+	record_add_int(&r, "last_seq",
+	    (int64_t)(spool_next_seq(up.spool) - 1));
 	uplink_spool(&r, NULL);
 	record_free(&r);
 	up.backoff_ms = BACKOFF_MIN_MS;
@@ -443,7 +453,7 @@ uplink_welcome(const uint8_t *p, size_t len)
 		uplink_lost(RETRY_NEXT, "bad WELCOME: %s", err);
 		return;
 	}
-	if (w.last_seq >= spool_next_seq()) {
+	if (w.last_seq >= spool_next_seq(up.spool)) {
 		uplink_new_stream("WELCOME", w.last_seq);
 		return;
 	}
@@ -463,12 +473,12 @@ uplink_welcome(const uint8_t *p, size_t len)
 	up.backoff_ms = BACKOFF_MIN_MS;
 	log_info("connected to %s:%s, collector has up to %" PRIu64
 	    ", %" PRIu64 " spooled", CUR->host, CUR->port, w.last_seq,
-	    spool_records());
+	    spool_records(up.spool));
 	uplink_acked(w.last_seq);
-	spool_due_trim(w.last_seq);
+	spool_due_trim(up.spool, w.last_seq);
 	uplink_report_drops();
 	uplink_switched();
-	spool_rewind(w.last_seq);
+	spool_rewind(up.spool, w.last_seq);
 	if (up.cur > 0)
 		log_debug("probing collector %s:%s in %d ms", up.coll[0].host,
 		    up.coll[0].port, uplink_jitter(up.probe_timer,
@@ -526,7 +536,7 @@ uplink_frame(uint8_t type, const uint8_t *p, size_t len)
 			uplink_lost(RETRY_NEXT, "bad ACK: %s", err);
 			return;
 		}
-		if (seq >= spool_next_seq()) {
+		if (seq >= spool_next_seq(up.spool)) {
 			uplink_new_stream("ACK", seq);
 			return;
 		}
@@ -798,7 +808,7 @@ uplink_probe_read_cb(struct bufferevent *bev, void *arg)
 	log_info("collector %s:%s (the first) answers again; switching once "
 	    "%s:%s has acknowledged what it was sent", up.coll[0].host,
 	    up.coll[0].port, CUR->host, CUR->port);
-	if (up.state != U_READY || spool_sent() <= uplink_acked_up_to())
+	if (up.state != U_READY || spool_sent(up.spool) <= uplink_acked_up_to())
 		uplink_take_over();
 	else
 		evtimer_add(up.drain, &tv);
@@ -843,7 +853,7 @@ uplink_drain_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	log_info("collector %s:%s acknowledged up to %" PRIu64 " of %" PRIu64
 	    " in time; the rest goes to the first collector too", CUR->host,
-	    CUR->port, uplink_acked_up_to(), spool_sent());
+	    CUR->port, uplink_acked_up_to(), spool_sent(up.spool));
 	uplink_take_over();
 }
 
@@ -921,8 +931,8 @@ uplink_init(struct event_base *base, const struct agent_conf *conf)
 
 	up.conf = conf;
 	up.base = base;
-	if (spool_open(conf->state_dir, conf->spool_max, conf->state_fresh,
-	    &up.stream) == -1)
+	if ((up.spool = spool_open(conf->state_dir, conf->spool_max,
+	    conf->state_fresh, &up.stream)) == NULL)
 		fatalx("cannot use the spool in %s", conf->state_dir);
 	up.max_frame = WIRE_MAX_FRAME;
 	up.hb_interval = conf->heartbeat;
@@ -961,7 +971,7 @@ uplink_bye_sent_cb(struct bufferevent *bev, void *arg)
 	up.done = NULL;
 	evtimer_del(up.deadline);
 	evtimer_del(up.sync);
-	spool_close();
+	spool_close(up.spool);
 	if (done != NULL)
 		done();
 }
@@ -980,9 +990,9 @@ uplink_finish(void)
 		uplink_bye_sent_cb(NULL, NULL);
 		return;
 	}
-	if (spool_records() > 0)
+	if (spool_records(up.spool) > 0)
 		log_warnx("stopping with %" PRIu64 " records not acknowledged; "
-		    "they stay in the spool", spool_records());
+		    "they stay in the spool", spool_records(up.spool));
 	up.state = U_DONE;
 	buf_reset(&up.scratch);
 	wire_put_bye(&up.scratch, BYE_SHUTDOWN, "agent stopping");
@@ -1013,7 +1023,7 @@ uplink_shutdown(void (*done)(void))
 
 	up.done = done;
 	/* A link on its way up may still take what is spooled. */
-	if (spool_records() == 0 || up.state == U_WAIT ||
+	if (spool_records(up.spool) == 0 || up.state == U_WAIT ||
 	    up.state == U_DONE) {
 		uplink_finish();
 		return;

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "control.h"
 #include "enroll.h"
+#include "forward.h"
 #include "hostlog.h"
 #include "hostnet.h"
 #include "hoststat.h"
@@ -160,6 +161,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 static void
 collector_options(int argc, char *argv[])
 {
+	const char	*err;
+	int		 i, bad = 0;
 	struct opts	o = {
 		.prog = "labwatch-collector",
 		.usage = "labwatch-collector [options]",
@@ -179,6 +182,20 @@ collector_options(int argc, char *argv[])
 	alerts.max = conf.alert_max;
 	alerts.interval = conf.alert_interval;
 	if (alert_init(&alerts) == -1)
+		exit(2);
+	for (i = 0; i < conf.forwards.n; i++) {
+		if (forward_check(conf.forwards.v[i], &err) == 0)
+			continue;
+		if (conf.forwards.src[i].file != NULL)
+			fprintf(stderr, "%s:%d: forward: %s\n",
+			    conf.forwards.src[i].file,
+			    conf.forwards.src[i].line, err);
+		else
+			fprintf(stderr, "labwatch-collector: forward %s: %s\n",
+			    conf.forwards.v[i], err);
+		bad = 1;
+	}
+	if (bad)
 		exit(2);
 	crl_given = opts_given(&o, "tls-crl");
 	control_given = opts_given(&o, "control");
@@ -246,6 +263,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "labwatch-collector: %s\n", err);
 		exit(1);
 	}
+	/* The queues, before anything is written; then the user's. */
+	if (forward_open(conf.state_dir, conf.forwards.v,
+	    conf.forwards.n) == -1 || (drop && forward_chown(&u) == -1))
+		exit(1);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
 	session_init(&conf);
@@ -284,6 +305,9 @@ main(int argc, char *argv[])
 	}
 	if (conf.pidfile != NULL)
 		service_pidfile(conf.pidfile);
+	/* Still root: outputs may read CA files and keys only root may. */
+	if (forward_start(base) == -1)
+		fatalx("cannot start forwarding");
 	if (drop)
 		privdrop(&u);
 	for (i = 0; signos[i] != 0; i++) {
@@ -305,6 +329,7 @@ main(int argc, char *argv[])
 	listener_shutdown();
 	wake_shutdown();
 	hostlog_shutdown();
+	forward_shutdown();
 	hostnet_shutdown();
 	hoststat_free();
 	enroll_shutdown();

@@ -41,6 +41,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct evbuffer	*out;
+	struct spool	*sp;
 	char		 path[256];
 	uint64_t	 stream;
 	size_t		 n;
@@ -51,12 +52,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzzfile_write("stream", "00000000000000ab\n", 17, path);
 	fuzzfile_write("drops", data, n, path);
 	fuzzfile_write("0000000000000001.seg", data + n, size - n, path);
-	if (spool_open(fuzzfile_folder(), 1 << 20, 0, &stream) == -1)
+	if ((sp = spool_open(fuzzfile_folder(), 1 << 20, 0, &stream)) == NULL)
 		return 0;
 	out = evbuffer_new();
-	while (spool_read(out, 65536) > 0)
+	while (spool_read(sp, out, 65536) > 0)
 		evbuffer_drain(out, evbuffer_get_length(out));
 	evbuffer_free(out);
-	spool_close();
+	spool_close(sp);
 	return 0;
 }

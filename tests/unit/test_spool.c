@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the agent's spool (agent/spool.c) on real files: order,
+ * Unit tests for the spool (common/spool.c) on real files: order,
  * acknowledgement, resend after rewind, restart, a torn tail, overflow.
  */
 #include <stdarg.h>
@@ -22,7 +22,8 @@
 #include "spool.h"
 #include "wire.h"
 
-static char	dir[64];
+static char		 dir[64];
+static struct spool	*sp;
 
 /*
  * Appends one record numbered by the spool, with a payload of pad bytes;
@@ -41,15 +42,15 @@ append_as(size_t pad, const struct spool_drop *report)
 	record_init(&r);
 	buf_init(&b);
 	record_begin(&r, "test.rec");
-	r.ts_us = (int64_t)spool_next_seq() * 1000;
+	r.ts_us = (int64_t)spool_next_seq(sp) * 1000;
 	record_add_strn(&r, "pad", fill, pad);
 	if (report != NULL) {
 		record_add_int(&r, "first", (int64_t)report->first_seq);
 		record_add_int(&r, "last", (int64_t)report->last_seq);
 	}
-	r.seq = spool_next_seq();
+	r.seq = spool_next_seq(sp);
 	wire_put_record(&b, WIRE_RECORD, &r);
-	assert_int_equal(spool_append(b.data, b.len, report), 0);
+	assert_int_equal(spool_append(sp, b.data, b.len, report), 0);
 	buf_free(&b);
 	record_free(&r);
 }
@@ -62,7 +63,7 @@ append(size_t pad)
 	size_t			n = 0;
 
 	append_as(pad, NULL);
-	while (spool_due(&d, 1) == 1) {
+	while (spool_due(sp, &d, 1) == 1) {
 		assert_true(d.count == d.last_seq - d.first_seq + 1);
 		assert_true(d.first_ts == (int64_t)d.first_seq * 1000);
 		assert_true(d.last_ts == (int64_t)d.last_seq * 1000);
@@ -87,7 +88,7 @@ read_frames(uint64_t *out, size_t max, uint64_t (*runs)[2], size_t *nruns)
 	size_t		 n = 0, len, off = 0;
 	uint64_t	 seq = 0;
 
-	while (spool_read(eb, 1 << 20) > 0)
+	while (spool_read(sp, eb, 1 << 20) > 0)
 		;
 	len = evbuffer_get_length(eb);
 	p = evbuffer_pullup(eb, -1);
@@ -152,25 +153,25 @@ test_order_ack_rewind(void **state)
 	size_t			i, n;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
-	assert_true(spool_next_seq() == 1);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
+	assert_true(spool_next_seq(sp) == 1);
 	for (i = 0; i < 10; i++)
 		assert_int_equal(append(100), 0);
-	assert_true(spool_records() == 10);
+	assert_true(spool_records(sp) == 10);
 	n = read_seqs(seqs, 64);
 	assert_int_equal(n, 10);
 	for (i = 0; i < n; i++)
 		assert_true(seqs[i] == i + 1);
 	/* Nothing more to read until something is appended. */
 	assert_int_equal(read_seqs(seqs, 64), 0);
-	spool_ack(4);
-	assert_true(spool_records() == 6);
+	spool_ack(sp, 4);
+	assert_true(spool_records(sp) == 6);
 	/* The collector has up to 6: resend from 7. */
-	spool_rewind(6);
+	spool_rewind(sp, 6);
 	n = read_seqs(seqs, 64);
 	assert_int_equal(n, 4);
 	assert_true(seqs[0] == 7 && seqs[3] == 10);
-	spool_close();
+	spool_close(sp);
 }
 
 /*
@@ -185,25 +186,25 @@ test_rewind_after_other_collector(void **state)
 	size_t		i;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
 	for (i = 0; i < 10; i++)
 		append(100);
 	assert_true(read_seqs(seqs, 64) == 10);
-	assert_true(spool_sent() == 10);
-	spool_ack(4);			/* A stored 1..4, then went away */
-	spool_rewind(0);		/* B: never saw the stream */
-	assert_true(spool_sent() == 4);
+	assert_true(spool_sent(sp) == 10);
+	spool_ack(sp, 4);			/* A stored 1..4, then went away */
+	spool_rewind(sp, 0);		/* B: never saw the stream */
+	assert_true(spool_sent(sp) == 4);
 	assert_int_equal(read_seqs(seqs, 64), 6);
 	assert_true(seqs[0] == 5 && seqs[5] == 10);
-	assert_true(spool_sent() == 10);
-	spool_ack(8);			/* B stored 5..8 */
-	spool_rewind(4);		/* A is back, with 1..4 */
+	assert_true(spool_sent(sp) == 10);
+	spool_ack(sp, 8);			/* B stored 5..8 */
+	spool_rewind(sp, 4);		/* A is back, with 1..4 */
 	assert_int_equal(read_seqs(seqs, 64), 2);
 	assert_true(seqs[0] == 9 && seqs[1] == 10);
-	spool_rewind(9);		/* a collector ahead of the ACKs */
+	spool_rewind(sp, 9);		/* a collector ahead of the ACKs */
 	assert_int_equal(read_seqs(seqs, 64), 1);
 	assert_true(seqs[0] == 10);
-	spool_close();
+	spool_close(sp);
 }
 
 static void
@@ -216,11 +217,11 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	int			 fd;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
 	append(50);
 	append(50);
 	append(50);
-	spool_close();
+	spool_close(sp);
 	/* A crash in the middle of writing a fourth frame. */
 	d = opendir(dir);
 	while ((de = readdir(d)) != NULL)
@@ -231,16 +232,16 @@ test_restart_keeps_stream_and_cuts_torn_tail(void **state)
 	assert_int_equal(write(fd, "\x4c\x57\x01\x03\x00\x00\x01", 7), 7);
 	close(fd);
 
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream2), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream2));
 	assert_true(stream2 == stream);
-	assert_true(spool_next_seq() == 4);
-	spool_rewind(1);
+	assert_true(spool_next_seq(sp) == 4);
+	spool_rewind(sp, 1);
 	assert_int_equal(read_seqs(seqs, 64), 2);
 	assert_true(seqs[0] == 2 && seqs[1] == 3);
 	append(50);
 	assert_int_equal(read_seqs(seqs, 64), 1);
 	assert_true(seqs[0] == 4);
-	spool_close();
+	spool_close(sp);
 }
 
 /*
@@ -254,29 +255,29 @@ test_fresh_and_restream(void **state)
 	uint64_t	stream, stream2, stream3, seqs[64];
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
 	append(50);
 	append(50);
-	spool_close();
-	assert_int_equal(spool_open(dir, 1 << 20, 1, &stream2), 0);
+	spool_close(sp);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 1, &stream2));
 	assert_true(stream2 != stream);
-	assert_true(spool_next_seq() == 1);
-	assert_true(spool_records() == 0);
-	spool_rewind(0);
+	assert_true(spool_next_seq(sp) == 1);
+	assert_true(spool_records(sp) == 0);
+	spool_rewind(sp, 0);
 	assert_int_equal(read_seqs(seqs, 64), 0);
 	append(50);
 	append(50);
-	assert_int_equal(spool_restream(&stream3), 0);
+	assert_int_equal(spool_restream(sp, &stream3), 0);
 	assert_true(stream3 != stream2);
-	spool_rewind(0);
+	spool_rewind(sp, 0);
 	assert_int_equal(read_seqs(seqs, 64), 2);
 	assert_true(seqs[0] == 1 && seqs[1] == 2);
-	spool_close();
+	spool_close(sp);
 	/* The new id is the one a restart finds. */
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
 	assert_true(stream == stream3);
-	assert_true(spool_next_seq() == 3);
-	spool_close();
+	assert_true(spool_next_seq(sp) == 3);
+	spool_close(sp);
 }
 
 /*
@@ -293,14 +294,14 @@ test_overflow_accounts_for_drops(void **state)
 	size_t			i, j, n, nruns = 0, reports = 0;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 65536, 0, &stream));
 	for (i = 0; i < 5000; i++)
 		reports += append(200 + i % 300);
 	assert_true(reports > 1);
-	assert_true(spool_bytes() <= 65536 + 512);
-	spool_rewind(0);
+	assert_true(spool_bytes(sp) <= 65536 + 512);
+	spool_rewind(sp, 0);
 	n = read_frames(seqs, 20000, runs, &nruns);
-	last = spool_next_seq() - 1;
+	last = spool_next_seq(sp) - 1;
 	/* Present numbers, in order; reports mark their runs. */
 	for (i = 0; i < n; i++) {
 		assert_true(i == 0 || seqs[i] > seqs[i - 1]);
@@ -317,7 +318,7 @@ test_overflow_accounts_for_drops(void **state)
 		if (covered[j] == 0)
 			fail_msg("seq %zu is missing and no report has it",
 			    (size_t)j);
-	spool_close();
+	spool_close(sp);
 }
 
 /* After the collector took some, drops start after what it has. */
@@ -329,18 +330,18 @@ test_overflow_after_ack(void **state)
 	size_t			i;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 65536, 0, &stream));
 	for (i = 0; i < 100; i++)
 		append_as(200, NULL);
-	spool_ack(100);
+	spool_ack(sp, 100);
 	for (i = 0; i < 2000; i++) {
 		append_as(200, NULL);
-		if (spool_due(&d, 1) == 1)
+		if (spool_due(sp, &d, 1) == 1)
 			break;
 	}
 	assert_true(d.first_seq == 101);
 	assert_true(d.count == d.last_seq - 100);
-	spool_close();
+	spool_close(sp);
 }
 
 /*
@@ -355,28 +356,28 @@ test_due_survives_restart_and_trims(void **state)
 	size_t			i;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
-	for (i = 0; i < 2000 && spool_ndue() == 0; i++)
+	assert_non_null(sp = spool_open(dir, 65536, 0, &stream));
+	for (i = 0; i < 2000 && spool_ndue(sp) == 0; i++)
 		append_as(200, NULL);
-	assert_int_equal(spool_ndue(), 1);
-	assert_int_equal(spool_due(&before, 1), 1);
+	assert_int_equal(spool_ndue(sp), 1);
+	assert_int_equal(spool_due(sp, &before, 1), 1);
 	/* Put it back the way the agent would find it after a crash. */
-	spool_close();
-	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
+	spool_close(sp);
+	assert_non_null(sp = spool_open(dir, 65536, 0, &stream));
 	/* Taken by spool_due before the close: not due again. */
-	assert_int_equal(spool_ndue(), 0);
-	for (i = 0; i < 4000 && spool_ndue() == 0; i++)
+	assert_int_equal(spool_ndue(sp), 0);
+	for (i = 0; i < 4000 && spool_ndue(sp) == 0; i++)
 		append_as(200, NULL);
-	assert_int_equal(spool_ndue(), 1);
-	spool_close();
-	assert_int_equal(spool_open(dir, 65536, 0, &stream), 0);
-	assert_int_equal(spool_ndue(), 1);
+	assert_int_equal(spool_ndue(sp), 1);
+	spool_close(sp);
+	assert_non_null(sp = spool_open(dir, 65536, 0, &stream));
+	assert_int_equal(spool_ndue(sp), 1);
 	/* The collector had the first three of the run. */
-	spool_due_trim(before.last_seq + 3);
-	assert_int_equal(spool_due(&d, 1), 1);
+	spool_due_trim(sp, before.last_seq + 3);
+	assert_int_equal(spool_due(sp, &d, 1), 1);
 	assert_true(d.first_seq == before.last_seq + 4);
 	assert_true(d.count == d.last_seq - d.first_seq + 1);
-	spool_close();
+	spool_close(sp);
 }
 
 /* Acknowledged segments are removed from the disk. */
@@ -389,19 +390,19 @@ test_ack_removes_segments(void **state)
 	DIR			*d;
 
 	(void)state;
-	assert_int_equal(spool_open(dir, 1 << 20, 0, &stream), 0);
+	assert_non_null(sp = spool_open(dir, 1 << 20, 0, &stream));
 	for (i = 0; i < 3000; i++)
 		append(200);
-	spool_ack(3000);
-	assert_true(spool_records() == 0);
+	spool_ack(sp, 3000);
+	assert_true(spool_records(sp) == 0);
 	d = opendir(dir);
 	while ((de = readdir(d)) != NULL)
 		segs += strstr(de->d_name, ".seg") != NULL;
 	closedir(d);
 	/* Only the active segment stays. */
 	assert_int_equal(segs, 1);
-	assert_true(spool_bytes() < (1 << 20) / 8 + 300);
-	spool_close();
+	assert_true(spool_bytes(sp) < (1 << 20) / 8 + 300);
+	spool_close(sp);
 }
 
 int
