@@ -51,7 +51,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
-	collector/hostnet.c collector/wake.c
+	collector/hostnet.c collector/wake.c collector/forward.c \
+	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -61,11 +62,13 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_fwd_kafka
+		  test_alertrule test_ecs test_rfc5424 test_fwd_kafka
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
+TEST_OBJS_ecs = $(B)/collector/ecs.o
+TEST_OBJS_rfc5424 = $(B)/collector/rfc5424.o
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
@@ -141,7 +144,9 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c tests/fuzz/fuzzlink.h
+    collector/alertrule.c collector/metrics.c collector/forward.c \
+    collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
+    tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h

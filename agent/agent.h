@@ -101,6 +101,8 @@ void	uplink_send(struct record *);
 void	uplink_shutdown(void (*)(void));
 /* Records waiting for the collector's ACK. */
 size_t	uplink_queued(void);
+/* The spool behind the link (for the fuzzer). */
+struct spool *uplink_spool_of(void);
 
 /* usb.c: USB devices, their mounts and files (with mounts.c, fanwatch.c). */
 void	usb_init(struct event_base *, const struct agent_conf *,

@@ -80,6 +80,12 @@ uplink_queued(void)
 	return (size_t)spool_records(up.spool);
 }
 
+struct spool *
+uplink_spool_of(void)
+{
+	return up.spool;
+}
+
 /* Forgets every spooled record the collector has stored (<= seq). */
 static void
 uplink_acked(uint64_t seq)

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "control.h"
 #include "enroll.h"
+#include "forward.h"
 #include "hostlog.h"
 #include "hostnet.h"
 #include "hoststat.h"
@@ -160,6 +161,8 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 static void
 collector_options(int argc, char *argv[])
 {
+	const char	*err;
+	int		 i;
 	struct opts	o = {
 		.prog = "labwatch-collector",
 		.usage = "labwatch-collector [options]",
@@ -180,6 +183,18 @@ collector_options(int argc, char *argv[])
 	alerts.interval = conf.alert_interval;
 	if (alert_init(&alerts) == -1)
 		exit(2);
+	for (i = 0; i < conf.forwards.n; i++) {
+		if (forward_check(conf.forwards.v[i], &err) == 0)
+			continue;
+		if (conf.forwards.src[i].file != NULL)
+			fprintf(stderr, "%s:%d: forward: %s\n",
+			    conf.forwards.src[i].file,
+			    conf.forwards.src[i].line, err);
+		else
+			fprintf(stderr, "labwatch-collector: forward %s: %s\n",
+			    conf.forwards.v[i], err);
+		exit(2);
+	}
 	crl_given = opts_given(&o, "tls-crl");
 	control_given = opts_given(&o, "control");
 	if (o.check) {
@@ -286,6 +301,10 @@ main(int argc, char *argv[])
 		service_pidfile(conf.pidfile);
 	if (drop)
 		privdrop(&u);
+	/* As the user: the queues' folders and files are its own. */
+	if (forward_init(base, conf.state_dir, conf.forwards.v,
+	    conf.forwards.n) == -1)
+		fatalx("cannot start forwarding");
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
@@ -305,6 +324,7 @@ main(int argc, char *argv[])
 	listener_shutdown();
 	wake_shutdown();
 	hostlog_shutdown();
+	forward_shutdown();
 	hostnet_shutdown();
 	hoststat_free();
 	enroll_shutdown();

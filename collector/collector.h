@@ -36,6 +36,7 @@ struct collector_conf {
 	const char	*metrics;		/* ADDR:PORT or NULL */
 	int		localtime;		/* text lines in local time */
 	struct opt_list	alerts;			/* alert rules */
+	struct opt_list	forwards;		/* forwarding outputs */
 	int		alert_timeout, alert_max, alert_interval;
 	struct tls_files tls;
 	struct enroll_conf enroll;

@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "control.h"
+#include "forward.h"
 #include "escape.h"
 #include "collector.h"
 #include "hostnet.h"
@@ -148,6 +149,28 @@ control_wake(struct buf *b, const char *by)
 	    ",\"error\":\"name a host, a pattern or --all\"" : "");
 }
 
+static void
+control_output_cb(const struct fwd_stat *st, void *arg)
+{
+	struct buf	*b = arg;
+
+	if (b->data[b->len - 1] == '}')
+		buf_add_u8(b, ',');
+	buf_add_u8(b, '{');
+	control_json_str(b, "name", st->name);
+	buf_add_u8(b, ',');
+	control_json_str(b, "type", st->type);
+	buf_add_u8(b, ',');
+	control_json_str(b, "status", st->status);
+	buf_printf(b, ",\"connected\":%s,\"queued\":%llu,\"queued_bytes\":"
+	    "%llu,\"sent\":%llu,\"delivered\":%llu,\"dropped\":%llu,"
+	    "\"rejected\":%llu}", st->connected ? "true" : "false",
+	    (unsigned long long)st->queued,
+	    (unsigned long long)st->queued_bytes,
+	    (unsigned long long)st->sent, (unsigned long long)st->delivered,
+	    (unsigned long long)st->dropped, (unsigned long long)st->rejected);
+}
+
 /* Runs one command line from uid; the answer goes to b. */
 static void
 control_run(char *line, struct buf *b, long uid)
@@ -179,6 +202,10 @@ control_run(char *line, struct buf *b, long uid)
 		h = hoststat_get(arg);
 		buf_printf(b, "{\"ok\":true,\"connected\":%s}\n",
 		    h != NULL && h->connected ? "true" : "false");
+	} else if (strcmp(cmd, "outputs") == 0 && arg == NULL) {
+		buf_add_str(b, "{\"ok\":true,\"outputs\":[");
+		forward_each(control_output_cb, b);
+		buf_add_str(b, "]}\n");
 	} else if (strcmp(cmd, "paths") == 0 && arg == NULL) {
 		buf_add_str(b, "{\"ok\":true,");
 		control_json_str(b, "enroll_ca", cconf->enroll_ca);
@@ -187,7 +214,7 @@ control_run(char *line, struct buf *b, long uid)
 		buf_add_str(b, "}\n");
 	} else
 		control_error(b, "unknown command; use hosts, show HOST, "
-		    "reload, revoke HOST, wake HOST... or paths");
+		    "reload, revoke HOST, wake HOST..., outputs or paths");
 }
 
 static void

@@ -103,13 +103,24 @@ extern const struct fwd_driver fwd_kafka_driver;
  * output; forward_record enqueues a record just written to host's log
  * (stream: the agent's stream, 0 for the collector's own records);
  * forward_sync_fds gives dup()s of what must be fdatasync'ed before an
- * ACK; forward_shutdown closes everything.
+ * ACK (the caller closes them), forward_sync syncs here;
+ * forward_shutdown closes everything.
  */
 int	forward_check(const char *, const char **);
 int	forward_init(struct event_base *, const char *, const char *const *,
 	    int);
 void	forward_record(const char *, uint64_t, const struct record *);
 size_t	forward_sync_fds(int **);
+void	forward_sync(void);
 void	forward_shutdown(void);
+
+/* What metrics and labwatchctl status show of each output. */
+struct fwd_stat {
+	const char	*name, *type, *status;
+	uint64_t	 queued, queued_bytes;
+	uint64_t	 sent, delivered, rejected, dropped, lost;
+	int		 connected;
+};
+void	forward_each(void (*)(const struct fwd_stat *, void *), void *);
 
 #endif

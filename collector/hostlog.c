@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "forward.h"
 #include "hostlog.h"
 #include "hostname.h"
 #include "log.h"
@@ -450,9 +451,10 @@ hostlog_put(struct hostlog *hl)
 }
 
 void
-hostlog_append(struct hostlog *hl, const struct record *r)
+hostlog_append(struct hostlog *hl, uint64_t stream, const struct record *r)
 {
 	format_record(&hl->pending, r, logfmt);
+	forward_record(hl->name, stream, r);
 }
 
 void
@@ -567,6 +569,8 @@ hostlog_flush(struct hostlog *hl)
 	hl->dirty = 1;
 	if (syncmode != SYNC_BATCH) {
 		/* This log alone, here; the state file once a second. */
+		if (syncmode == SYNC_ALWAYS)
+			forward_sync();
 		if (syncmode == SYNC_NEVER || fdatasync(hl->fd) == 0) {
 			hl->durable = hl->written;
 			hl->dirty = 0;
@@ -586,12 +590,28 @@ hostlog_flush(struct hostlog *hl)
 	return 0;
 }
 
-/* Fills job with every dirty log and the state file as it will be. */
+/* Makes room for item n of the job. */
+static void
+hostlog_job_grow(size_t n)
+{
+	if (n < items_cap)
+		return;
+	items_cap = items_cap ? items_cap * 2 : 64;
+	items = xreallocarray(items, items_cap, sizeof(*items));
+	job.fds = xreallocarray(job.fds, items_cap, sizeof(*job.fds));
+	job.failed = xreallocarray(job.failed, items_cap, sizeof(*job.failed));
+}
+
+/*
+ * Fills job with every dirty log, the forwarding queues and the state
+ * file as it will be.
+ */
 static int
 hostlog_job(void)
 {
 	struct hostlog	*hl;
-	size_t		 n = 0, i;
+	int		*qfds;
+	size_t		 n = 0, i, nq;
 	uint64_t	 seq;
 	int		 fd;
 
@@ -599,15 +619,7 @@ hostlog_job(void)
 	TAILQ_FOREACH(hl, &hostlogs, entry) {
 		seq = hl->durable;
 		if (hl->dirty && hl->fd != -1 && (fd = dup(hl->fd)) != -1) {
-			if (n == items_cap) {
-				items_cap = items_cap ? items_cap * 2 : 64;
-				items = xreallocarray(items, items_cap,
-				    sizeof(*items));
-				job.fds = xreallocarray(job.fds, items_cap,
-				    sizeof(*job.fds));
-				job.failed = xreallocarray(job.failed,
-				    items_cap, sizeof(*job.failed));
-			}
+			hostlog_job_grow(n);
 			items[n].hl = hl;
 			items[n].stream = hl->stream;
 			items[n].seq = seq = hl->written;
@@ -617,6 +629,13 @@ hostlog_job(void)
 		if (hl->stream != 0)
 			buf_printf(&job.state, "%s %016" PRIx64 " %" PRIu64 "\n",
 			    hl->name, hl->stream, seq);
+	}
+	/* The forwarding queues: durable no later than the logs. */
+	nq = forward_sync_fds(&qfds);
+	for (i = 0; i < nq; i++) {
+		hostlog_job_grow(n);
+		items[n].hl = NULL;
+		job.fds[n++] = qfds[i];
 	}
 	job.nfds = n;
 	for (i = 0; i < n; i++)
@@ -639,6 +658,13 @@ hostlog_round_done(struct sync_job *j)
 
 	for (i = 0; i < j->nfds; i++) {
 		hl = items[i].hl;
+		if (hl == NULL) {
+			if (j->failed[i] != 0) {
+				errno = j->failed[i];
+				log_warn("forwarding queue: fdatasync");
+			}
+			continue;
+		}
 		if (j->failed[i] != 0) {
 			errno = j->failed[i];
 			hostlog_error(hl, "fdatasync failed");

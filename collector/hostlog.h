@@ -38,8 +38,11 @@ void	 hostlog_each_host(void (*)(const char *));
 struct hostlog *hostlog_get(const char *);
 /* Releases a log from hostlog_get. */
 void	 hostlog_put(struct hostlog *);
-/* Formats a record into the log's pending output. */
-void	 hostlog_append(struct hostlog *, const struct record *);
+/*
+ * Formats a record into the log's pending output and queues it for the
+ * forwarding outputs; stream is the agent's (0: the collector's record).
+ */
+void	 hostlog_append(struct hostlog *, uint64_t, const struct record *);
 /* Notes that the stream's records up to seq are accepted (appended). */
 void	 hostlog_accept(struct hostlog *, uint64_t, uint64_t);
 /*

@@ -8,12 +8,14 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
 #include "escape.h"
+#include "forward.h"
 #include "hoststat.h"
 #include "log.h"
 #include "metrics.h"
@@ -134,6 +136,79 @@ capture_dropped_cb(const struct hoststat *h, void *arg)
 	    h->capture_dropped);
 }
 
+/* One forwarding family: which number of each output it shows. */
+struct fwd_family {
+	struct buf	*b;
+	const char	*name;
+	size_t		 off;		/* of a uint64_t in struct fwd_stat */
+};
+
+static void
+fwd_family_cb(const struct fwd_stat *st, void *arg)
+{
+	struct fwd_family	*f = arg;
+	uint64_t		 v;
+
+	memcpy(&v, (const char *)st + f->off, sizeof(v));
+	buf_printf(f->b, "%s{", f->name);
+	label(f->b, "output", st->name);
+	buf_printf(f->b, "} %llu\n", (unsigned long long)v);
+}
+
+static void
+fwd_connected_cb(const struct fwd_stat *st, void *arg)
+{
+	struct buf	*b = arg;
+
+	buf_add_str(b, "labwatch_forward_connected{");
+	label(b, "output", st->name);
+	buf_printf(b, "} %d\n", st->connected);
+}
+
+/* Each forwarding output's queue and counters. */
+static void
+fwd_families(struct buf *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} fams[] = {
+		{ "labwatch_forward_queue_records", "gauge",
+		    "Records in the output's queue, not yet delivered.",
+		    offsetof(struct fwd_stat, queued) },
+		{ "labwatch_forward_queue_bytes", "gauge",
+		    "Bytes of the output's queue on disk.",
+		    offsetof(struct fwd_stat, queued_bytes) },
+		{ "labwatch_forward_sent_total", "counter",
+		    "Records handed to the output (resends counted again).",
+		    offsetof(struct fwd_stat, sent) },
+		{ "labwatch_forward_delivered_total", "counter",
+		    "Records the downstream has.",
+		    offsetof(struct fwd_stat, delivered) },
+		{ "labwatch_forward_dropped_total", "counter",
+		    "Records a full queue dropped (lab.forward_dropped).",
+		    offsetof(struct fwd_stat, dropped) },
+		{ "labwatch_forward_rejected_total", "counter",
+		    "Records the downstream refused for good.",
+		    offsetof(struct fwd_stat, rejected) },
+	};
+	struct fwd_family	f;
+	size_t			i;
+
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fams[i].name,
+		    fams[i].help, fams[i].name, fams[i].type);
+		f.b = b;
+		f.name = fams[i].name;
+		f.off = fams[i].off;
+		forward_each(fwd_family_cb, &f);
+	}
+	buf_add_str(b, "# HELP labwatch_forward_connected Whether the output "
+	    "is connected to its downstream.\n"
+	    "# TYPE labwatch_forward_connected gauge\n");
+	forward_each(fwd_connected_cb, b);
+}
+
 static void
 family(struct buf *b, const char *name, const char *type, const char *help,
     void (*cb)(const struct hoststat *, void *))
@@ -195,6 +270,7 @@ metrics_render(struct buf *b)
 	family(b, "labwatch_agent_capture_dropped", "gauge",
 	    "Packets the agent's kernel capture dropped since it started.",
 	    capture_dropped_cb);
+	fwd_families(b);
 }
 
 static void

@@ -173,7 +173,7 @@ session_log_event(struct session *s, const char *event, const char *reason,
 		record_add_int(&r, "records", (int64_t)s->stored);
 		record_add_duration(&r, "duration", r.ts_us - s->started);
 	}
-	hostlog_append(s->log, &r);
+	hostlog_append(s->log, 0, &r);
 	alert_record(s->host, &r);
 	record_free(&r);
 }
@@ -705,7 +705,7 @@ session_refuse_record(struct session *s)
 	    s->rec.event.off, s->rec.event.len);
 	record_add_int(&r, "number", (int64_t)s->rec.seq);
 	record_add_str(&r, "reason", "reserved for the collector");
-	hostlog_append(s->log, &r);
+	hostlog_append(s->log, 0, &r);
 	record_free(&r);
 }
 
@@ -768,7 +768,7 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 	    s->rec.event.len))
 		session_refuse_record(s);
 	else {
-		hostlog_append(s->log, &s->rec);
+		hostlog_append(s->log, s->stream, &s->rec);
 		session_note_health(s);
 		if (s->rec.event.len == 11 && memcmp(record_bytes(&s->rec) +
 		    s->rec.event.off, "agent.start", 11) == 0)

@@ -62,7 +62,7 @@ wake_lab(struct record *r)
 		log_warn("%s.log", WAKE_LAB_HOST);
 		return;
 	}
-	hostlog_append(hl, r);
+	hostlog_append(hl, 0, r);
 	hostlog_flush(hl);
 	hostlog_put(hl);
 }

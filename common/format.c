@@ -93,7 +93,7 @@ format_text_ts(struct buf *out, int64_t ts_us)
 	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
-static void
+void
 format_value(struct buf *out, const struct record *r, const struct field *f,
     enum log_format fmt)
 {

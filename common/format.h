@@ -25,6 +25,12 @@ void	format_ts(char [FORMAT_TS_LEN + 1], int64_t);
  * stays in UTC.
  */
 void	format_set_localtime(int);
+/*
+ * Appends the value of r's field f as the format writes it: for JSON a
+ * string, number, boolean or array; for text as a text value.
+ */
+void	format_value(struct buf *, const struct record *, const struct field *,
+	    enum log_format);
 /* Appends the record as one line, newline included. */
 void	format_record(struct buf *, const struct record *, enum log_format);
 

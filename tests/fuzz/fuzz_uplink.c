@@ -325,14 +325,14 @@ static void
 spool_clear(void)
 {
 	struct buf		b;
-	struct wire_welcome	w = { spool_next_seq() - 1, 30000,
+	struct wire_welcome	w = { spool_next_seq(uplink_spool_of()) - 1, 30000,
 				    WIRE_MAX_FRAME };
 
 	buf_init(&b);
 	wire_put_welcome(&b, &w);
 	converse(b.data, b.len);
 	buf_free(&b);
-	if (spool_records() != 0)
+	if (spool_records(uplink_spool_of()) != 0)
 		abort();
 }
 
@@ -341,22 +341,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t	first, next, acked, floor;
 
-	if (spool_records() > SPOOL_KEEP)
+	if (spool_records(uplink_spool_of()) > SPOOL_KEEP)
 		spool_clear();
 	/* Whatever the last collector said, a small record is spooled. */
-	next = spool_next_seq();
+	next = spool_next_seq(uplink_spool_of());
 	spool_one();
-	if (spool_next_seq() != next + 1)
+	if (spool_next_seq(uplink_spool_of()) != next + 1)
 		abort();
-	first = spool_next_seq() - spool_records();
+	first = spool_next_seq(uplink_spool_of()) - spool_records(uplink_spool_of());
 	converse(data, size);
 	/* Gone are at most the records up to the highest valid claim. */
-	next = spool_next_seq();
+	next = spool_next_seq(uplink_spool_of());
 	acked = claimed(data, size, next);
 	if (acked < first - 1)
 		acked = first - 1;
 	floor = next - 1 - acked;
-	if (spool_records() < floor || spool_records() > next - first)
+	if (spool_records(uplink_spool_of()) < floor || spool_records(uplink_spool_of()) > next - first)
 		abort();
 	return 0;
 }
