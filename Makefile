@@ -52,7 +52,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
 	collector/hostnet.c collector/wake.c collector/forward.c \
-	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c
+	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
+	collector/fwd_kafka.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -146,7 +147,7 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
     collector/alertrule.c collector/metrics.c collector/forward.c \
     collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
-    tests/fuzz/fuzzlink.h
+    collector/fwd_kafka.c tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h
@@ -161,6 +162,7 @@ $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 $(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
 	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto \
 	    libsystemd)
+$(B)/fuzz/fuzz_session: LDLIBS += $(RDKAFKA_LIBS)
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 

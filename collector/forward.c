@@ -44,6 +44,7 @@
 
 static const struct fwd_driver *drivers[] = {
 	&fwd_syslog_driver,
+	&fwd_kafka_driver,
 	NULL
 };
 
@@ -151,7 +152,7 @@ fwd_line_parse(const char *s, struct fwd_line *l, const char **err)
 		if (strcmp(drivers[i]->type, w[1]) == 0)
 			l->drv = drivers[i];
 	if (l->drv == NULL) {
-		*err = "unknown output type (syslog)";
+		*err = "unknown output type (syslog, kafka)";
 		goto fail;
 	}
 	for (i = 2; i < n; i++) {

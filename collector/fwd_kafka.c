@@ -42,7 +42,8 @@
 #include "xmalloc.h"
 
 #define KAFKA_WINDOW	4096	/* messages librdkafka holds at most */
-#define KAFKA_FLUSH_MS	3000	/* waited at shutdown for delivery */
+#define KAFKA_FLUSH_MS	3000	/* waited at shutdown for delivery, */
+#define KAFKA_FLUSH_STEP 500	/* ... while each step delivers some */
 #define KAFKA_RETRY_MIN	1	/* seconds before sending again */
 #define KAFKA_RETRY_MAX	30
 #define KAFKA_ERR_EVERY	60	/* seconds between repeats of one error */
@@ -385,6 +386,8 @@ kafka_serve(struct kafka *k)
 		    k->backoff * 2;
 		k->retry_at = time(NULL) + k->backoff;
 		why = k->why[0] != '\0' ? k->why : "delivery failed";
+		/* The queue says it from here on ("delivering again"). */
+		k->in_trouble = 0;
 		fwd_failed(k->out, why);
 	}
 	if (k->waiting && time(NULL) >= k->retry_at) {
@@ -481,6 +484,9 @@ kafka_open(struct fwd_output *out, struct event_base *base, int argc,
 	k->ev_tick = event_new(base, -1, EV_PERSIST, kafka_tick_cb, k);
 	event_add(k->ev_wake, NULL);
 	event_add(k->ev_tick, &tv);
+	/* librdkafka holds what it takes until the brokers answer: ready. */
+	k->owe_ready = 1;
+	event_active(k->ev_tick, EV_TIMEOUT, 0);
 	log_info("forward %s: kafka %s topic %s%s", fwd_name(out), k->brokers,
 	    k->topic, k->ca != NULL ? " (TLS)" : "");
 	return k;
@@ -548,16 +554,24 @@ kafka_close(void *arg)
 {
 	struct kafka		*k = arg;
 	rd_kafka_resp_err_t	 err;
+	uint32_t		 before;
+	int			 waited;
 
-	if (k->rk != NULL && k->inflight > 0) {
-		/* Bounded: what is not delivered by then stays queued. */
-		err = rd_kafka_flush(k->rk, KAFKA_FLUSH_MS);
-		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-			log_warnx("forward %s: kafka: %u records not confirmed "
-			    "within %d ms; they stay queued and go again at "
-			    "the next start", fwd_name(k->out), k->inflight,
-			    KAFKA_FLUSH_MS);
+	/*
+	 * Bounded, and only while deliveries come: what is not confirmed by
+	 * then stays queued (brokers that are away cost one step).
+	 */
+	for (waited = 0; k->rk != NULL && k->inflight > 0 &&
+	    waited < KAFKA_FLUSH_MS; waited += KAFKA_FLUSH_STEP) {
+		before = k->inflight;
+		err = rd_kafka_flush(k->rk, KAFKA_FLUSH_STEP);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR || k->inflight == before)
+			break;
 	}
+	if (k->rk != NULL && k->inflight > 0)
+		log_warnx("forward %s: kafka: %u records not confirmed at "
+		    "shutdown; they stay queued and go again at the next start",
+		    fwd_name(k->out), k->inflight);
 	kafka_free(k);
 }
 

@@ -317,7 +317,7 @@ setup(void **state)
 	memset(&q, 0, sizeof(q));
 	q.n = NREC;
 	q.next = 1;
-	q.ready = 1;
+	q.ready = 0;	/* until the driver says so, as in forward.c */
 	base = event_base_new();
 	rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
 	host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
