@@ -3,19 +3,20 @@
  * lw-kafka-mock: librdkafka's own mock cluster for the Kafka output's tests,
  * since no real broker runs here.
  *
- *	lw-kafka-mock [-b brokers] [-p partitions] TOPIC
+ *	lw-kafka-mock [-b brokers] [-p partitions] TOPIC...
  *
- * Starts a mock cluster of -b brokers (3) with TOPIC in -p partitions (3),
- * the leader of partition p on broker p % brokers + 1, prints
+ * Starts a mock cluster of -b brokers (3) with each TOPIC in -p partitions
+ * (3), the leader of partition p on broker p % brokers + 1, prints
  *
  *	bootstraps 127.0.0.1:PORT,127.0.0.1:PORT,...
  *
- * then consumes TOPIC from the start and prints each message as
+ * then consumes the topics from the start and prints each message as
  *
- *	msg PARTITION OFFSET KEY VALUE
+ *	msg TOPIC PARTITION OFFSET KEY ID VALUE
  *
- * (one line, fields separated by a tab; a tab, newline or other control
- * byte in KEY or VALUE is printed as '?', an empty key as "-").  Commands,
+ * (one line, fields separated by a tab; ID is the labwatch_id header; a
+ * tab, newline or other control byte in KEY, ID or VALUE is printed as
+ * '?', an empty or missing one as "-").  Commands,
  * one a line on standard input, are answered "ok ..." or "error ...":
  *
  *	down ID		broker ID (1..brokers, -1 all) drops its connections
@@ -47,7 +48,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: lw-kafka-mock [-b brokers] [-p partitions] "
-	    "TOPIC\n");
+	    "TOPIC...\n");
 	exit(2);
 }
 
@@ -131,6 +132,9 @@ static void
 consume(rd_kafka_t *c)
 {
 	rd_kafka_message_t	*m;
+	rd_kafka_headers_t	*hdrs;
+	const void		*id;
+	size_t			 idlen;
 
 	if ((m = rd_kafka_consumer_poll(c, 100)) == NULL)
 		return;
@@ -142,8 +146,15 @@ consume(rd_kafka_t *c)
 		return;
 	}
 	consumed++;
-	printf("msg\t%d\t%lld\t", (int)m->partition, (long long)m->offset);
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(hdrs, "labwatch_id", &id, &idlen) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		idlen = 0;
+	printf("msg\t%s\t%d\t%lld\t", rd_kafka_topic_name(m->rkt),
+	    (int)m->partition, (long long)m->offset);
 	print_clean(m->key, m->key_len);
+	fputc('\t', stdout);
+	print_clean(id, idlen);
 	fputc('\t', stdout);
 	print_clean(m->payload, m->len);
 	fputc('\n', stdout);
@@ -161,8 +172,7 @@ main(int argc, char *argv[])
 	char				 in[LINE_MAX_CMD], *nl;
 	size_t				 have = 0;
 	ssize_t				 n;
-	const char			*topic;
-	int				 brokers = 3, partitions = 3, ch, p;
+	int				 brokers = 3, partitions = 3, ch, p, t;
 
 	while ((ch = getopt(argc, argv, "b:p:")) != -1) {
 		switch (ch) {
@@ -176,10 +186,9 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 1 || brokers < 1 || brokers > 16 ||
+	if (argc - optind < 1 || brokers < 1 || brokers > 16 ||
 	    partitions < 1 || partitions > 64)
 		usage();
-	topic = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -189,22 +198,25 @@ main(int argc, char *argv[])
 		    "cluster\n");
 		return 1;
 	}
-	if ((e = rd_kafka_mock_topic_create(mc, topic, partitions,
-	    brokers < 3 ? brokers : 3)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		fprintf(stderr, "lw-kafka-mock: topic %s: %s\n", topic,
-		    rd_kafka_err2str(e));
-		return 1;
+	for (t = optind; t < argc; t++) {
+		if ((e = rd_kafka_mock_topic_create(mc, argv[t], partitions,
+		    brokers < 3 ? brokers : 3)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			fprintf(stderr, "lw-kafka-mock: topic %s: %s\n",
+			    argv[t], rd_kafka_err2str(e));
+			return 1;
+		}
+		for (p = 0; p < partitions; p++)
+			rd_kafka_mock_partition_set_leader(mc, argv[t], p,
+			    p % brokers + 1);
 	}
-	for (p = 0; p < partitions; p++)
-		rd_kafka_mock_partition_set_leader(mc, topic, p,
-		    p % brokers + 1);
 	printf("bootstraps %s\n", rd_kafka_mock_cluster_bootstraps(mc));
 
 	c = make_handle(RD_KAFKA_CONSUMER, rd_kafka_mock_cluster_bootstraps(mc));
-	parts = rd_kafka_topic_partition_list_new(partitions);
-	for (p = 0; p < partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
+	parts = rd_kafka_topic_partition_list_new(partitions * (argc - optind));
+	for (t = optind; t < argc; t++)
+		for (p = 0; p < partitions; p++)
+			rd_kafka_topic_partition_list_add(parts, argv[t],
+			    p)->offset = RD_KAFKA_OFFSET_BEGINNING;
 	if ((e = rd_kafka_assign(c, parts)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		fprintf(stderr, "lw-kafka-mock: assign: %s\n",
 		    rd_kafka_err2str(e));
