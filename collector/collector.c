@@ -162,7 +162,7 @@ static void
 collector_options(int argc, char *argv[])
 {
 	const char	*err;
-	int		 i;
+	int		 i, bad = 0;
 	struct opts	o = {
 		.prog = "labwatch-collector",
 		.usage = "labwatch-collector [options]",
@@ -193,8 +193,10 @@ collector_options(int argc, char *argv[])
 		else
 			fprintf(stderr, "labwatch-collector: forward %s: %s\n",
 			    conf.forwards.v[i], err);
-		exit(2);
+		bad = 1;
 	}
+	if (bad)
+		exit(2);
 	crl_given = opts_given(&o, "tls-crl");
 	control_given = opts_given(&o, "control");
 	if (o.check) {
@@ -261,6 +263,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "labwatch-collector: %s\n", err);
 		exit(1);
 	}
+	/* The queues, before anything is written; then the user's. */
+	if (forward_open(conf.state_dir, conf.forwards.v,
+	    conf.forwards.n) == -1 || (drop && forward_chown(&u) == -1))
+		exit(1);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot make the event base");
 	session_init(&conf);
@@ -299,12 +305,11 @@ main(int argc, char *argv[])
 	}
 	if (conf.pidfile != NULL)
 		service_pidfile(conf.pidfile);
+	/* Still root: outputs may read CA files and keys only root may. */
+	if (forward_start(base) == -1)
+		fatalx("cannot start forwarding");
 	if (drop)
 		privdrop(&u);
-	/* As the user: the queues' folders and files are its own. */
-	if (forward_init(base, conf.state_dir, conf.forwards.v,
-	    conf.forwards.n) == -1)
-		fatalx("cannot start forwarding");
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);

@@ -232,7 +232,8 @@ void
 ecs_record(struct buf *out, const struct record *r, const char *host,
     const char *id, const char *stream, uint64_t seq)
 {
-	struct ecs_entry	*e, *x;
+	static struct ecs_entry	*e;	/* scratch, kept: one loop */
+	struct ecs_entry	*x;
 	const uint8_t		*base = record_bytes(r);
 	char			 ts[FORMAT_TS_LEN + 1];
 	char			 ev[RECORD_EVENT_MAX + 1];
@@ -240,7 +241,8 @@ ecs_record(struct buf *out, const struct record *r, const char *host,
 	size_t			 n = 0, len;
 	uint32_t		 i;
 
-	e = xcalloc(ENTRIES_MAX, sizeof(*e));
+	if (e == NULL)
+		e = xcalloc(ENTRIES_MAX, sizeof(*e));
 	len = r->event.len < RECORD_EVENT_MAX ? r->event.len :
 	    RECORD_EVENT_MAX;
 	memcpy(ev, base + r->event.off, len);
@@ -283,5 +285,4 @@ ecs_record(struct buf *out, const struct record *r, const char *host,
 	}
 	qsort(e, n, sizeof(*e), ecs_cmp);
 	ecs_emit(out, r, e, n);
-	free(e);
 }

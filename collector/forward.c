@@ -13,11 +13,13 @@
 #include <event2/buffer.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecs.h"
 #include "escape.h"
@@ -26,6 +28,7 @@
 #include "hostlog.h"
 #include "log.h"
 #include "num.h"
+#include "privdrop.h"
 #include "rbuf.h"
 #include "spool.h"
 #include "wake.h"
@@ -73,6 +76,7 @@ struct fwd_output {
 	struct evbuffer		*rd;		/* read, not yet taken */
 	struct event		*pump_ev;
 	char			*dir;
+	int			 dirfd;
 	uint64_t		 saved;		/* acked as "delivered" says */
 	uint64_t		 n_sent, n_delivered, n_rejected;
 	uint64_t		 n_dropped, n_lost;
@@ -81,6 +85,7 @@ struct fwd_output {
 static struct {
 	struct fwd_output	*outs;
 	size_t			 nouts;
+	char			*dir;		/* <state-dir>/forward */
 	struct event_base	*base;
 	struct event		*report_ev;
 	struct event		*save_ev;
@@ -108,6 +113,21 @@ fwd_name_ok(const char *s)
 		    s[i] <= '9') || s[i] == '_' || s[i] == '-'))
 			return 0;
 	return 1;
+}
+
+/* "unknown output type (syslog, ...)", from the drivers there are. */
+static const char *
+fwd_types(void)
+{
+	static char	text[128];
+	size_t		i;
+
+	snprintf(text, sizeof(text), "unknown output type (");
+	for (i = 0; drivers[i] != NULL; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "%s%s", i > 0 ? ", " : "", drivers[i]->type);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), ")");
+	return text;
 }
 
 static void
@@ -152,7 +172,7 @@ fwd_line_parse(const char *s, struct fwd_line *l, const char **err)
 		if (strcmp(drivers[i]->type, w[1]) == 0)
 			l->drv = drivers[i];
 	if (l->drv == NULL) {
-		*err = "unknown output type (syslog, kafka)";
+		*err = fwd_types();
 		goto fail;
 	}
 	for (i = 2; i < n; i++) {
@@ -188,10 +208,21 @@ fail:
 int
 forward_check(const char *s, const char **err)
 {
-	struct fwd_line	l;
+	static char	(*seen)[FWD_NAME_MAX + 1];
+	static size_t	 nseen;
+	struct fwd_line	 l;
+	size_t		 i;
 
 	if (fwd_line_parse(s, &l, err) == -1)
 		return -1;
+	for (i = 0; i < nseen; i++)
+		if (strcmp(seen[i], l.name) == 0) {
+			*err = "an output of that NAME is already given";
+			fwd_line_free(&l);
+			return -1;
+		}
+	seen = xreallocarray(seen, nseen + 1, sizeof(*seen));
+	memcpy(seen[nseen++], l.name, sizeof(*seen));
 	fwd_line_free(&l);
 	return 0;
 }
@@ -202,23 +233,13 @@ fwd_name(const struct fwd_output *o)
 	return o->line.name;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 void
 forward_record(const char *host, uint64_t stream, const struct record *r)
 {
 	struct fwd_output	*o;
 	const struct spool_drop	*report;
 	size_t			 i, hlen = strlen(host), len;
+	uint64_t		 seq;
 
 	if (fw.nouts == 0)
 		return;
@@ -249,15 +270,16 @@ forward_record(const char *host, uint64_t stream, const struct record *r)
 			o->n_lost++;
 			continue;
 		}
-		put_be64(fw.frame.data + WIRE_HDR_LEN,
-		    spool_next_seq(o->spool));
+		seq = spool_next_seq(o->spool);
+		buf_set_u32(&fw.frame, WIRE_HDR_LEN, (uint32_t)(seq >> 32));
+		buf_set_u32(&fw.frame, WIRE_HDR_LEN + 4, (uint32_t)seq);
 		report = fw.reporting == o ? &fw.run : NULL;
 		if (spool_append(o->spool, fw.frame.data, fw.frame.len,
 		    report) == -1) {
 			o->n_lost++;
 			continue;
 		}
-		if (spool_ndue(o->spool) > 0)
+		if (spool_ndue(o->spool) > 0 && fw.report_ev != NULL)
 			event_active(fw.report_ev, EV_TIMEOUT, 0);
 		if (o->ready)
 			event_active(o->pump_ev, EV_TIMEOUT, 0);
@@ -433,17 +455,18 @@ fwd_pump(struct fwd_output *o)
 static void
 fwd_save(struct fwd_output *o)
 {
-	char	path[4096], tmp[4200], text[32];
-	FILE	*f;
+	char	text[32];
+	int	fd, len;
 
-	if (o->saved == o->acked || o->spool == NULL)
+	if (o->saved == o->acked || o->dirfd == -1)
 		return;
-	snprintf(path, sizeof(path), "%s/delivered", o->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	snprintf(text, sizeof(text), "%" PRIu64 "\n", o->acked);
-	if ((f = fopen(tmp, "we")) == NULL || fputs(text, f) == EOF ||
-	    fclose(f) == EOF || rename(tmp, path) == -1) {
-		log_warn("forward %s: %s", o->line.name, path);
+	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", o->acked);
+	fd = openat(o->dirfd, "delivered.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 || write(fd, text, (size_t)len) != len ||
+	    close(fd) == -1 || renameat(o->dirfd, "delivered.tmp", o->dirfd,
+	    "delivered") == -1) {
+		log_warn("forward %s: %s/delivered", o->line.name, o->dir);
 		return;
 	}
 	o->saved = o->acked;
@@ -453,21 +476,22 @@ fwd_save(struct fwd_output *o)
 static uint64_t
 fwd_load(struct fwd_output *o)
 {
-	char		 path[4096], text[32];
+	char		 text[32];
 	long long	 v;
 	const char	*err;
-	FILE		*f;
+	ssize_t		 n;
+	int		 fd;
 
-	snprintf(path, sizeof(path), "%s/delivered", o->dir);
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = openat(o->dirfd, "delivered", O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
 		return 0;
-	if (fgets(text, sizeof(text), f) == NULL)
-		text[0] = '\0';
-	fclose(f);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
 	text[strcspn(text, "\n")] = '\0';
 	if (num_parse(text, 0, INT64_MAX, &v, &err) == -1) {
-		log_warnx("forward %s: %s: %s; ignored", o->line.name, path,
-		    err);
+		log_warnx("forward %s: %s/delivered: %s; ignored",
+		    o->line.name, o->dir, err);
 		return 0;
 	}
 	return (uint64_t)v;
@@ -558,17 +582,14 @@ fwd_failed(struct fwd_output *o, const char *reason)
 }
 
 int
-forward_init(struct event_base *base, const char *state_dir,
-    const char *const *lines, int n)
+forward_open(const char *state_dir, const char *const *lines, int n)
 {
 	struct fwd_output	*o;
-	struct timeval		 tv = { SAVE_SEC, 0 };
 	const char		*err;
 	char			 dir[4096];
 	uint64_t		 saved;
 	int			 i;
 
-	fw.base = base;
 	buf_init(&fw.frame);
 	buf_init(&fw.inner);
 	buf_init(&fw.payload);
@@ -576,15 +597,16 @@ forward_init(struct event_base *base, const char *state_dir,
 	record_init(&fw.rec);
 	if (n == 0)
 		return 0;
-	fw.report_ev = event_new(base, -1, 0, fwd_report_cb, NULL);
 	fw.outs = xcalloc((size_t)n, sizeof(*fw.outs));
 	snprintf(dir, sizeof(dir), "%s/forward", state_dir);
+	fw.dir = xstrdup(dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		log_warn("%s", dir);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		o = &fw.outs[fw.nouts];
+		o->dirfd = -1;
 		if (fwd_line_parse(lines[i], &o->line, &err) == -1) {
 			log_warnx("forward %s: %s", lines[i], err);
 			return -1;
@@ -595,9 +617,14 @@ forward_init(struct event_base *base, const char *state_dir,
 		if ((o->spool = spool_open(dir, (size_t)o->line.queue, 0,
 		    &o->qstream)) == NULL)
 			return -1;
+		if ((o->dirfd = open(dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1) {
+			log_warn("%s", dir);
+			return -1;
+		}
+		o->dir = xstrdup(dir);
 		snprintf(o->qstream_hex, sizeof(o->qstream_hex), "%016" PRIx64,
 		    o->qstream);
-		o->dir = xstrdup(dir);
 		o->acked = o->sent = spool_next_seq(o->spool) - 1 -
 		    spool_records(o->spool);
 		saved = fwd_load(o);
@@ -608,6 +635,36 @@ forward_init(struct event_base *base, const char *state_dir,
 		o->saved = o->acked;
 		spool_rewind(o->spool, o->acked);
 		o->rd = evbuffer_new();
+	}
+	return 0;
+}
+
+int
+forward_chown(const struct privdrop_user *u)
+{
+	size_t	i;
+
+	if (fw.nouts > 0 && privdrop_chown_dir(fw.dir, u) == -1)
+		return -1;
+	for (i = 0; i < fw.nouts; i++)
+		if (privdrop_chown_dir(fw.outs[i].dir, u) == -1)
+			return -1;
+	return 0;
+}
+
+int
+forward_start(struct event_base *base)
+{
+	struct fwd_output	*o;
+	struct timeval		 tv = { SAVE_SEC, 0 };
+	size_t			 i;
+
+	if (fw.nouts == 0)
+		return 0;
+	fw.base = base;
+	fw.report_ev = event_new(base, -1, 0, fwd_report_cb, NULL);
+	for (i = 0; i < fw.nouts; i++) {
+		o = &fw.outs[i];
 		o->pump_ev = event_new(base, -1, 0, fwd_pump_cb, o);
 		if ((o->state = o->line.drv->open(o, base, o->line.argc,
 		    o->line.argv)) == NULL)
@@ -689,6 +746,8 @@ forward_shutdown(void)
 		if (o->state != NULL)
 			o->line.drv->close(o->state);
 		fwd_save(o);
+		if (o->dirfd != -1)
+			close(o->dirfd);
 		free(o->dir);
 		if (o->spool != NULL) {
 			if (spool_records(o->spool) > 0)
@@ -704,6 +763,7 @@ forward_shutdown(void)
 		fwd_line_free(&o->line);
 	}
 	free(fw.outs);
+	free(fw.dir);
 	fw.outs = NULL;
 	fw.nouts = 0;
 	if (fw.report_ev != NULL)

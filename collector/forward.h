@@ -58,9 +58,12 @@ struct fwd_driver {
 	int	 (*check)(int, char **, const char **);
 	/*
 	 * Starts the output (connects in the background, never blocking):
-	 * returns the driver's state, or NULL after logging why.  out is
-	 * what the driver passes to the fwd_* calls below.  Called after
-	 * the collector dropped its privileges, in its one loop.
+	 * returns the driver's state, or NULL after logging why (the
+	 * collector then exits).  out is what the driver passes to the
+	 * fwd_* calls below.  Called once the event base is set up (after
+	 * daemon()), still as root so it can read files only root may (CA,
+	 * keys), just before the collector drops its privileges: open
+	 * files and make threads here, never later.
 	 */
 	void	*(*open)(struct fwd_output *, struct event_base *, int,
 		    char **);
@@ -99,16 +102,20 @@ extern const struct fwd_driver fwd_kafka_driver;
 
 /*
  * The collector's side (forward.c).  forward_check parses one forward
- * line (the value after "forward"); forward_init opens every queue and
- * output; forward_record enqueues a record just written to host's log
+ * line (the value after "forward"; a NAME seen before is an error);
+ * forward_open opens every queue (as root, with the state folder
+ * locked), forward_chown hands the queues to the collector's user,
+ * forward_start opens the outputs (see open above); forward_record enqueues a record just written to host's log
  * (stream: the agent's stream, 0 for the collector's own records);
  * forward_sync_fds gives dup()s of what must be fdatasync'ed before an
  * ACK (the caller closes them), forward_sync syncs here;
  * forward_shutdown closes everything.
  */
 int	forward_check(const char *, const char **);
-int	forward_init(struct event_base *, const char *, const char *const *,
-	    int);
+int	forward_open(const char *, const char *const *, int);
+struct privdrop_user;
+int	forward_chown(const struct privdrop_user *);
+int	forward_start(struct event_base *);
 void	forward_record(const char *, uint64_t, const struct record *);
 size_t	forward_sync_fds(int **);
 void	forward_sync(void);

@@ -34,10 +34,19 @@ void
 rfc5424_sd_value(struct buf *out, const uint8_t *s, size_t len)
 {
 	uint32_t	cp;
-	size_t		i, j, n;
+	size_t		i, j, n, run;
 	char		hex[5];
 
 	for (i = 0; i < len; i += n) {
+		/* Plain ASCII goes in runs. */
+		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x7f &&
+		    s[run] != '\\' && s[run] != '"' && s[run] != ']'; run++)
+			;
+		if (run > i) {
+			buf_add(out, s + i, run - i);
+			n = run - i;
+			continue;
+		}
 		n = utf8_decode(s + i, len - i, &cp);
 		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
 			/* A C1 control: all its bytes. */
