@@ -51,6 +51,7 @@
 #define KAFKA_TOPIC_MAX	249	/* Kafka's own limit */
 #define KAFKA_BROKERS_MAX 1024	/* bytes of the broker list */
 #define KAFKA_REJECTS	16	/* refusals waiting to be reported */
+#define KAFKA_POLLS	64	/* rd_kafka_poll rounds before a pause */
 
 struct kafka_reject {
 	uint64_t		 qseq;
@@ -59,7 +60,6 @@ struct kafka_reject {
 
 struct kafka {
 	struct fwd_output	*out;
-	struct event_base	*base;
 	char			*brokers;
 	char			*topic;
 	rd_kafka_t		*rk;
@@ -361,6 +361,7 @@ kafka_serve(struct kafka *k)
 {
 	const char	*why;
 	uint32_t	 i;
+	int		 n = 0;
 
 	for (i = 0; i < k->nrejects; i++) {
 		k->rejected++;
@@ -368,9 +369,12 @@ kafka_serve(struct kafka *k)
 		    rd_kafka_err2str(k->rejects[i].err));
 	}
 	k->nrejects = 0;
-	if (k->rk != NULL)
-		while (rd_kafka_poll(k->rk, 0) > 0)
-			;
+	/* Each round serves what is there; more rounds after the loop ran. */
+	while (k->rk != NULL && rd_kafka_poll(k->rk, 0) > 0)
+		if (++n == KAFKA_POLLS) {
+			event_active(k->ev_tick, EV_TIMEOUT, 0);
+			break;
+		}
 	if (k->broken) {
 		kafka_stop(k);
 		k->broken = 0;
@@ -461,7 +465,6 @@ kafka_open(struct fwd_output *out, struct event_base *base, int argc,
 	}
 	k = xcalloc(1, sizeof(*k));
 	k->out = out;
-	k->base = base;
 	k->brokers = xstrdup(argv[0]);
 	k->topic = xstrdup(argv[1]);
 	for (i = 2; i + 1 < argc; i += 2)
@@ -585,6 +588,9 @@ kafka_status(void *arg, struct buf *b)
 	    (unsigned long long)k->delivered);
 	if (k->rejected > 0)
 		buf_printf(b, ", %llu refused", (unsigned long long)k->rejected);
+	if (k->resent > 0)
+		buf_printf(b, ", sent again %llu times",
+		    (unsigned long long)k->resent);
 	if (k->failing || k->waiting || k->broken)
 		buf_printf(b, ", retrying: %s", k->why);
 	else if (k->in_trouble)

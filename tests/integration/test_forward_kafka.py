@@ -165,13 +165,22 @@ def main():
     statedir = lwtest.tmpdir('kstate')
     extra = ['--forward', 'k kafka %s labwatch' % mock.bootstraps,
              '--forward', 'e kafka %s labwatch-ecs format ecs'
-             % mock.bootstraps]
+             % mock.bootstraps,
+             # TLS (ca FILE) to the mock's plaintext listeners: refused.
+             '--forward', 's kafka %s labwatch ca %s'
+             % (mock.bootstraps, lwtest.ca_file())]
     coll = lwtest.start_collector(statedir=statedir, extra=extra,
                                   fmt='json')
     check('the collector opens both Kafka outputs',
           'forward k: kafka %s topic labwatch' % mock.bootstraps in
           lwtest.stderr_text(coll) and 'forward e: kafka' in
           lwtest.stderr_text(coll), lwtest.stderr_text(coll)[-300:])
+    check('ca FILE: the output speaks TLS, and says why the plaintext '
+          'mock does not answer, without giving up',
+          'forward s: kafka %s topic labwatch (TLS)' % mock.bootstraps in
+          lwtest.stderr_text(coll) and lwtest.wait_until(
+              lambda: 'forward s: kafka' in lwtest.stderr_text(coll) and
+              'in state SSL_HANDSHAKE' in lwtest.stderr_text(coll), 5) and lwtest.running(coll), lwtest.stderr_text(coll)[-300:])
     addr = '127.0.0.1:%d' % coll.port
     agents = [lwtest.start_agent(addr, h, extra=['--selftest-rate',
                                                  str(RATE)])
