@@ -113,20 +113,27 @@ kafka_topic_ok(const char *t)
 static int
 kafka_brokers_ok(const char *list, const char **err)
 {
-	char	 copy[KAFKA_BROKERS_MAX], *p, *b;
+	static char	 why[160];
+	char		 copy[KAFKA_BROKERS_MAX], *p, *b;
+	const char	*e;
 
 	if (strlen(list) >= sizeof(copy)) {
-		*err = "the broker list is too long";
+		*err = "kafka: the broker list is too long";
 		return -1;
 	}
 	strcpy(copy, list);
 	for (p = copy; (b = strsep(&p, ",")) != NULL;) {
 		if (*b == '\0') {
-			*err = "an empty broker in the list (HOST:PORT,...)";
+			*err = "kafka: an empty broker in the list "
+			    "(HOST:PORT,...)";
 			return -1;
 		}
-		if (opts_check_hostport(b, err) == -1)
+		if (opts_check_hostport(b, &e) == -1) {
+			snprintf(why, sizeof(why), "kafka: broker %.64s: %s", b,
+			    e);
+			*err = why;
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -137,22 +144,23 @@ kafka_check(int argc, char **argv, const char **err)
 	int	i;
 
 	if (argc < 2) {
-		*err = "kafka wants BROKER[,BROKER...] TOPIC";
+		*err = "kafka: expected BROKER[,BROKER...] TOPIC";
 		return -1;
 	}
 	if (kafka_brokers_ok(argv[0], err) == -1)
 		return -1;
 	if (!kafka_topic_ok(argv[1])) {
-		*err = "a Kafka topic is 1 to 249 of [a-zA-Z0-9._-]";
+		*err = "kafka: a topic is 1 to 249 of a-z, A-Z, 0-9, ., _ "
+		    "and -";
 		return -1;
 	}
 	for (i = 2; i < argc; i += 2) {
 		if (strcmp(argv[i], "ca") != 0) {
-			*err = "unknown kafka option (ca FILE)";
+			*err = "kafka: unknown option (ca FILE)";
 			return -1;
 		}
 		if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-			*err = "ca wants a file";
+			*err = "kafka: ca: a file";
 			return -1;
 		}
 	}
