@@ -14,8 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +67,6 @@ struct fwd_output {
 	void			*state;		/* the driver's */
 	struct spool		*spool;
 	uint64_t		 qstream;
-	char			 qstream_hex[17];
 	uint64_t		 acked;		/* all <= acked delivered */
 	uint64_t		 sent;		/* last qseq taken by send */
 	uint8_t			 done[WINDOW];	/* delivered, by qseq % WINDOW */
@@ -86,7 +85,6 @@ static struct {
 	struct fwd_output	*outs;
 	size_t			 nouts;
 	char			*dir;		/* <state-dir>/forward */
-	struct event_base	*base;
 	struct event		*report_ev;
 	struct event		*save_ev;
 	struct buf		 frame;		/* forward_record's */
@@ -623,8 +621,6 @@ forward_open(const char *state_dir, const char *const *lines, int n)
 			return -1;
 		}
 		o->dir = xstrdup(dir);
-		snprintf(o->qstream_hex, sizeof(o->qstream_hex), "%016" PRIx64,
-		    o->qstream);
 		o->acked = o->sent = spool_next_seq(o->spool) - 1 -
 		    spool_records(o->spool);
 		saved = fwd_load(o);
@@ -661,7 +657,6 @@ forward_start(struct event_base *base)
 
 	if (fw.nouts == 0)
 		return 0;
-	fw.base = base;
 	fw.report_ev = event_new(base, -1, 0, fwd_report_cb, NULL);
 	for (i = 0; i < fw.nouts; i++) {
 		o = &fw.outs[i];
@@ -683,7 +678,7 @@ forward_sync_fds(int **fds)
 	static int	*v;
 	size_t		 i, n = 0;
 
-	v = xreallocarray(v, fw.nouts * 2 + 1, sizeof(*v));
+	v = xreallocarray(v, fw.nouts * SPOOL_SYNC_FDS + 1, sizeof(*v));
 	for (i = 0; i < fw.nouts; i++)
 		if (fw.outs[i].spool != NULL)
 			n += spool_sync_fds(fw.outs[i].spool, v + n);

@@ -56,6 +56,8 @@ struct spool {
 	off_t		 cur_off;	/* ... and offset in it */
 	uint64_t	 total;		/* bytes in all segments */
 	int		 dirty;
+	int		 left[SPOOL_LEFT_MAX];	/* dup()s: segments left */
+	size_t		 nleft;			/* ... behind, not synced */
 	uint8_t		*chunk;
 	struct report	*reports;	/* agent.dropped not yet acked */
 	size_t		 nreports;
@@ -535,6 +537,30 @@ spool_load_drops(struct spool *sp)
 	fclose(f);
 }
 
+/*
+ * Keeps a dup() of a segment with writes not yet synced, that the next
+ * spool_sync or spool_sync_fds takes; too many, and the oldest is synced
+ * here.
+ */
+static void
+spool_leave(struct spool *sp, int fd)
+{
+	int	dfd;
+
+	if (sp->nleft == SPOOL_LEFT_MAX) {
+		if (fdatasync(sp->left[0]) == -1)
+			log_warn("spool %s: fdatasync", sp->dir);
+		close(sp->left[0]);
+		memmove(sp->left, sp->left + 1, --sp->nleft * sizeof(int));
+	}
+	if ((dfd = dup(fd)) == -1) {
+		if (fdatasync(fd) == -1)
+			log_warn("spool %s: fdatasync", sp->dir);
+		return;
+	}
+	sp->left[sp->nleft++] = dfd;
+}
+
 int
 spool_append(struct spool *sp, const uint8_t *frame, size_t len,
     const struct spool_drop *report)
@@ -550,9 +576,9 @@ spool_append(struct spool *sp, const uint8_t *frame, size_t len,
 		fatalx("spool_append: frame out of sequence");
 	s = &sp->segs[sp->nsegs - 1];
 	if (s->size > 0 && (size_t)s->size + len > sp->seg_max) {
-		/* The segment left behind is durable before the next. */
-		if (sp->dirty && fdatasync(s->fd) == -1)
-			log_warn("spool %s: fdatasync", sp->dir);
+		/* The segment left behind is synced with the next round. */
+		if (sp->dirty)
+			spool_leave(sp, s->fd);
 		if (seg_create(sp) == -1)
 			return -1;
 		s = &sp->segs[sp->nsegs - 1];
@@ -681,6 +707,14 @@ spool_read(struct spool *sp, struct evbuffer *out, size_t max)
 void
 spool_sync(struct spool *sp)
 {
+	size_t	i;
+
+	for (i = 0; i < sp->nleft; i++) {
+		if (fdatasync(sp->left[i]) == -1)
+			log_warn("spool %s: fdatasync", sp->dir);
+		close(sp->left[i]);
+	}
+	sp->nleft = 0;
 	if (!sp->dirty)
 		return;
 	if (fdatasync(sp->segs[sp->nsegs - 1].fd) == -1)
@@ -694,6 +728,8 @@ spool_sync(struct spool *sp)
 static void
 spool_free(struct spool *sp)
 {
+	while (sp->nleft > 0)
+		close(sp->left[--sp->nleft]);
 	while (sp->nsegs > 0) {
 		close(sp->segs[sp->nsegs - 1].fd);
 		sp->nsegs--;
@@ -709,21 +745,25 @@ spool_free(struct spool *sp)
 }
 
 size_t
-spool_sync_fds(struct spool *sp, int fds[2])
+spool_sync_fds(struct spool *sp, int fds[SPOOL_SYNC_FDS])
 {
+	size_t	n = sp->nleft;
+
+	memcpy(fds, sp->left, n * sizeof(int));
+	sp->nleft = 0;
 	if (!sp->dirty)
-		return 0;
-	if ((fds[0] = dup(sp->segs[sp->nsegs - 1].fd)) == -1) {
+		return n;
+	if ((fds[n] = dup(sp->segs[sp->nsegs - 1].fd)) == -1) {
 		log_warn("spool %s: dup", sp->dir);
-		return 0;
+		return n;
 	}
-	if ((fds[1] = dup(sp->dirfd)) == -1) {
+	if ((fds[n + 1] = dup(sp->dirfd)) == -1) {
 		log_warn("spool %s: dup", sp->dir);
-		close(fds[0]);
-		return 0;
+		close(fds[n]);
+		return n;
 	}
 	sp->dirty = 0;
-	return 2;
+	return n + 2;
 }
 
 void

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #define SPOOL_FRAME_MAX	(256 * 1024)	/* largest record payload spooled */
+#define SPOOL_LEFT_MAX	8	/* full segments awaiting their sync */
+#define SPOOL_SYNC_FDS	(SPOOL_LEFT_MAX + 2)
 
 struct spool;
 
@@ -76,10 +78,12 @@ size_t	 spool_read(struct spool *, struct evbuffer *, size_t);
 uint64_t spool_records(struct spool *);
 uint64_t spool_bytes(struct spool *);
 /*
- * dup()s of the two descriptors spool_sync would sync, for a sync done
- * elsewhere (the collector's sync thread): 2, or 0 when nothing is new.
+ * The descriptors spool_sync would sync, dup()s for a sync done elsewhere
+ * (the collector's sync thread, which closes them): segments filled since
+ * the last sync, the active one and the folder.  Returns how many (0 when
+ * nothing is new).
  */
-size_t	 spool_sync_fds(struct spool *, int [2]);
+size_t	 spool_sync_fds(struct spool *, int [SPOOL_SYNC_FDS]);
 /* Makes what was appended durable (fdatasync). */
 void	 spool_sync(struct spool *);
 void	 spool_close(struct spool *);

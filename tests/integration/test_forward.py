@@ -158,6 +158,9 @@ def main():
              % ports[0],
              '--forward', 'sec syslog tls://127.0.0.1:%d ca %s name '
              'localhost format ecs' % (ports[1], lwtest.ca_file()),
+             # The server's certificate does not name this: refused.
+             '--forward', 'wrongname syslog tls://127.0.0.1:%d ca %s name '
+             'relay.example' % (ports[1], lwtest.ca_file()),
              # 64 KiB: the outage overflows it.
              '--forward', 'small syslog tcp://127.0.0.1:%d queue 65536'
              % ports[2]]
@@ -198,6 +201,12 @@ def main():
         conn = [m for m in msgs if m[2] == 'host.connect']
         check('%s: the collector\'s own records go too (host.connect)'
               % name, len(conn) >= 1, '%d' % len(conn))
+    check('an output whose server certificate names another host is '
+          'refused (TLS verification)',
+          'forward wrongname: syslog 127.0.0.1:%d: TLS:' % ports[1] in
+          lwtest.stderr_text(coll) and
+          not any(m[4] and 'record_id' in m[4] for m in received(tls_out)),
+          lwtest.stderr_text(coll)[-300:])
     doc = received(plain_out)[0][4] if received(plain_out) else {}
     first = [m[4] for m in received(plain_out)
              if m[4] and m[4].get('event') == 'test.fwd']
@@ -270,6 +279,7 @@ def main():
           out.returncode == 0 and all(
               n in out.stdout for n in ('plain (syslog): connected to',
                                         'sec (syslog): connected to',
+                                        'wrongname (syslog): 127.0.0.1:',
                                         'small (syslog)')) and
           'dropped' in out.stdout, out.stdout + out.stderr)
     # The small queue dropped its oldest and said so in lab.log.
