@@ -18,6 +18,8 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -DLABWATCH_VERSION=\"$(VERSION)\" -Icommon \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS))
+# librdkafka for the collector's Kafka output (collector/fwd_kafka.c) only.
+RDKAFKA_LIBS = $(shell pkg-config --libs rdkafka)
 ifdef CI
 CFLAGS	+= -Werror
 endif
@@ -50,7 +52,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
 	collector/hostnet.c collector/wake.c collector/forward.c \
-	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c
+	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
+	collector/fwd_kafka.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -60,7 +63,7 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_addr test_ecs test_rfc5424
+		  test_alertrule test_addr test_ecs test_rfc5424 test_fwd_kafka
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
@@ -92,7 +95,7 @@ $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libseccomp)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RDKAFKA_LIBS) -lpthread
 
 # Writes what the option tables document (scripts/update-options).
 $(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \
@@ -110,6 +113,14 @@ $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Icollector -Iagent $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs cmocka)
+
+# The Kafka output against librdkafka's mock cluster; the test includes
+# the driver's file to reach its producer.
+$(B)/tests/test_fwd_kafka: tests/unit/test_fwd_kafka.c collector/fwd_kafka.c \
+    collector/forward.h $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icollector $(LDFLAGS) -o $@ $< $(COMMON_OBJS) \
+	    $(LDLIBS) $(RDKAFKA_LIBS) $(shell pkg-config --libs cmocka)
 
 # libFuzzer harnesses (clang): `make fuzz` builds them and runs each for
 # FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, new finds
@@ -136,7 +147,7 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
     collector/alertrule.c collector/metrics.c collector/forward.c \
     collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
-    tests/fuzz/fuzzlink.h
+    collector/fwd_kafka.c tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h
@@ -151,6 +162,7 @@ $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 $(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
 	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto \
 	    libsystemd)
+$(B)/fuzz/fuzz_session: LDLIBS += $(RDKAFKA_LIBS)
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 
@@ -174,12 +186,17 @@ check:
 	@$(MAKE) --no-print-directory B=build-san SANITIZE=1 all tests
 	@SAN_B=build-san tests/run-tests
 
-tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/optdoc
+tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/tests/lw-kafka-mock $(B)/optdoc
 
 # The load generator for `make bench` (tests/tools/lw-load.c).
 $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# librdkafka's mock cluster for the Kafka output's integration test.
+$(B)/tests/lw-kafka-mock: tests/tools/lw-kafka-mock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS)
 
 # Speed and memory, not tests: scripts/bench runs every tests/bench/* and
 # prints its figures (peers side by side, medians and ratios).

@@ -47,6 +47,7 @@
 
 static const struct fwd_driver *drivers[] = {
 	&fwd_syslog_driver,
+	&fwd_kafka_driver,
 	NULL
 };
 

@@ -75,18 +75,22 @@ const struct opt collector_opts[] = {
 	  "its environment, e.g. alert sticks usb.add storage=true -> "
 	  "/usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
 	{ "forward", 0, OPT_LIST, C(forwards),
-	  "NAME syslog tcp://HOST:PORT|tls://HOST:PORT [OPTION VALUE ...]", 0,
+	  "NAME syslog tcp://HOST:PORT|tls://HOST:PORT [OPTION VALUE ...], "
+	  "or NAME kafka BROKER[,BROKER...] TOPIC [OPTION VALUE ...]", 0,
 	  0, NULL,
 	  "An output beside the logs: every record written to a host log or "
 	  "lab.log goes, through its own queue in the state folder, to a "
 	  "syslog server (RFC 5424, octet counting; over TLS verified with "
 	  "ca FILE and name SERVER-NAME, optionally presenting cert FILE and "
-	  "key FILE). Options: format json|ecs (the message's JSON, default "
-	  "json), queue BYTES (default 268435456; a full queue drops its "
-	  "oldest records and says so in lab.log), pen NUMBER (the private "
-	  "enterprise number of the structured data, default 32473, a "
-	  "placeholder), e.g. forward campus syslog tls://relay.example:6514 "
-	  "ca /etc/labwatch/relay-ca.crt format ecs.", 0, NULL },
+	  "key FILE) or to a Kafka topic (an idempotent producer, the host "
+	  "as key; ca FILE for TLS to the brokers). Options: format json|ecs "
+	  "(the message's JSON, default json), queue BYTES (default "
+	  "268435456; a full queue drops its oldest records and says so in "
+	  "lab.log), pen NUMBER (syslog: the private enterprise number of "
+	  "the structured data, default 32473, a placeholder), e.g. forward "
+	  "campus syslog tls://relay.example:6514 ca "
+	  "/etc/labwatch/relay-ca.crt format ecs, or forward bus kafka "
+	  "k1.example:9092,k2.example:9092 labwatch.", 0, NULL },
 	{ "alert-timeout", 0, OPT_INT, C(alert_timeout), "SECONDS", 1, 3600,
 	  "10", "An alert command still running after this long is killed.",
 	  0, NULL },

@@ -278,8 +278,9 @@ def server_context():
 
 # Processes
 
-def start(args, name, stdout_path=None):
-    """Starts a program; stderr (and stdout if asked) go to files."""
+def start(args, name, stdout_path=None, stdin=subprocess.DEVNULL):
+    """Starts a program; stderr (and stdout if asked) go to files; stdin
+    may be subprocess.PIPE for a program that takes commands."""
     d = tmpdir()
     err_path = os.path.join(d, name + '.stderr')
     n = 1
@@ -289,8 +290,8 @@ def start(args, name, stdout_path=None):
     with open(err_path, 'wb') as err:
         out = open(stdout_path, 'wb') if stdout_path else subprocess.DEVNULL
         try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err)
+            proc = subprocess.Popen(args, stdin=stdin, stdout=out,
+                                    stderr=err)
         finally:
             if stdout_path:
                 out.close()
