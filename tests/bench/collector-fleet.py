@@ -13,9 +13,9 @@ same instant).  Measured: the collector's CPU (user + system from
 memory (VmHWM), the acknowledgement latency of every record (lw-load, from
 handing it to the socket to the ACK that covers it: p50, p99), and that the
 logs hold every record.  Two runs side by side: --sync batch (the default:
-a record is acknowledged once a syncer thread has fdatasync'd its log, one
-fdatasync per log written since the last round, so 5,000 logs make long
-rounds) and --sync never (acknowledged once written).
+a record is acknowledged once a syncer thread has made its log durable:
+an fdatasync per log written since the last round, or one syncfs per
+filesystem once a round has 16 logs or more) and --sync never (acknowledged once written).
 
 Descriptors: the collector raises its soft RLIMIT_NOFILE to the hard one
 and keeps a quarter for host logs; the bench raises the limits of both it
