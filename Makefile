@@ -9,7 +9,8 @@ B	= build
 
 # libudev and libpcap for the agent, libcrypto for QUIC Initial keys,
 # libsystemd for sd_notify (readiness and the watchdog).
-PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd
+PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd \
+	  sqlite3
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -49,7 +50,9 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
-	collector/hostnet.c collector/wake.c
+	collector/hostnet.c collector/wake.c \
+	collector/http.c collector/api.c collector/live.c collector/json.c \
+	collector/users.c collector/reader.c collector/www.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -59,12 +62,15 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule
+		  test_alertrule test_json test_users
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
+TEST_OBJS_json = $(B)/collector/json.o
+TEST_OBJS_users = $(B)/collector/users.o
+$(B)/tests/test_users: LDLIBS += -lcrypt
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
@@ -77,7 +83,7 @@ TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
 		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
-		  fuzz_options fuzz_session fuzz_uplink
+		  fuzz_options fuzz_session fuzz_uplink fuzz_json
 FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
@@ -89,8 +95,11 @@ $(B)/%.o: %.c $(wildcard common/*.h agent/*.h collector/*.h)
 $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libseccomp)
 
+# The dashboard's page, script and style sheet are assembled into www.o.
+$(B)/collector/www.o: $(wildcard collector/www/*)
+
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread -lcrypt
 
 # Writes what the option tables document (scripts/update-options).
 $(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \
@@ -128,12 +137,14 @@ $(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
 $(B)/fuzz/fuzz_spool: agent/spool.c
 $(B)/fuzz/fuzz_netdev: agent/netdev.c
 $(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
+$(B)/fuzz/fuzz_json: collector/json.c
 # The session state machine with the modules it writes through.
 $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c tests/fuzz/fuzzlink.h
+    collector/alertrule.c collector/metrics.c collector/live.c \
+    tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c \
     tests/fuzz/fuzzlink.h
@@ -141,7 +152,7 @@ $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \
 	$(B)/fuzz/fuzz_uplink: FUZZ_CFLAGS += -Iagent
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
-	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
+	$(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_json: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 # libevent, OpenSSL and (for common/service.c) libsystemd; not the
 # agent's capture and device libraries.

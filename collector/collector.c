@@ -22,6 +22,7 @@
 #include "hostlog.h"
 #include "hostnet.h"
 #include "hoststat.h"
+#include "http.h"
 #include "lockfile.h"
 #include "metrics.h"
 #include "log.h"
@@ -51,6 +52,7 @@ static struct collector_conf	 conf = {
 	.log_dir = DEFAULT_LOGDIR,
 	.state_dir = DEFAULT_STATEDIR,
 	.user = "labwatch",
+	.http_users = "/etc/labwatch/users",
 	.control = "/run/labwatch/collector.sock",
 	.alert_timeout = 10,
 	.alert_max = 4,
@@ -132,6 +134,7 @@ collector_reload(void)
 	hostlog_reopen_all();
 	if (!conf.insecure)
 		tls_reload();
+	http_reload();
 }
 
 static void
@@ -194,6 +197,7 @@ main(int argc, char *argv[])
 {
 	const char	*listen_default = DEFAULT_LISTEN;
 	struct control_conf ctl;
+	struct http_conf hc;
 	struct privdrop_user u;
 	int		 drop;
 	char		 err[TLS_ERR_MAX];
@@ -273,6 +277,16 @@ main(int argc, char *argv[])
 		exit(1);
 	if (conf.metrics != NULL && metrics_init(base, conf.metrics) == -1)
 		exit(1);
+	if (conf.http != NULL) {
+		hc.addr = conf.http;
+		hc.users = conf.http_users;
+		hc.rooms = &conf.rooms;
+		hc.state_dir = conf.state_dir;
+		hc.index = NULL;
+		hc.tls = conf.insecure ? NULL : &conf.tls;
+		if (http_init(base, &hc) == -1)
+			exit(1);
+	}
 	alert_attach(base);
 	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
@@ -301,6 +315,7 @@ main(int argc, char *argv[])
 	session_set_tls(NULL);
 	control_shutdown();
 	metrics_shutdown();
+	http_shutdown();
 	alert_shutdown();
 	listener_shutdown();
 	wake_shutdown();

@@ -34,6 +34,9 @@ struct collector_conf {
 	const char	*log_dir, *state_dir, *user, *pidfile;
 	const char	*control;		/* socket path; "" off */
 	const char	*metrics;		/* ADDR:PORT or NULL */
+	const char	*http;			/* the dashboard's, or NULL */
+	const char	*http_users;		/* its accounts */
+	struct opt_list	rooms;			/* NAME HOST|- ... */
 	int		localtime;		/* text lines in local time */
 	struct opt_list	alerts;			/* alert rules */
 	int		alert_timeout, alert_max, alert_interval;

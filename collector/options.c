@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <string.h>
 
 #include "addr.h"
 #include "collector.h"
+#include "hostname.h"
 #include "opts.h"
 #include "wire.h"
 
@@ -22,6 +24,34 @@ check_listen(const char *s, const char **err)
 	socklen_t		len;
 
 	return addr_parse(s, &ss, &len, err);
+}
+
+/* --room: a name and at least one seat, each a host name or -. */
+static int
+check_room(const char *s, const char **err)
+{
+	const char	*p = s;
+	size_t		 len;
+	int		 n = 0;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t");
+		if (!(len == 1 && *p == '-') && !hostname_ok(p, len)) {
+			*err = "a room is NAME HOST|- ...: names of 1 to 64 "
+			    "letters, digits, . _ -";
+			return -1;
+		}
+		p += len;
+		n++;
+	}
+	if (n < 2) {
+		*err = "a room is NAME HOST|- ...: name it and list its PCs";
+		return -1;
+	}
+	return 0;
 }
 
 const struct opt collector_opts[] = {
@@ -65,6 +95,23 @@ const struct opt collector_opts[] = {
 	{ "metrics", 0, OPT_STR, C(metrics), "ADDR:PORT", 0, 0, NULL,
 	  "Serve Prometheus metrics over HTTP here, at /metrics. Off by "
 	  "default; :PORT listens on loopback only.", 0, check_listen },
+	{ "http", 0, OPT_STR, C(http), "ADDR:PORT", 0, 0, NULL,
+	  "Serve the dashboard here: the page, its JSON API under /api/ and "
+	  "its live feed. Off by default; :PORT listens on loopback only, "
+	  "over HTTP. On any other address it is HTTPS with the collector's "
+	  "certificate (--tls-cert, --tls-key), so not with --insecure.",
+	  0, check_listen },
+	{ "http-users", 0, OPT_STR, C(http_users), "FILE", 0, 0,
+	  "/etc/labwatch/users",
+	  "The dashboard's accounts, NAME:ROLE:HASH lines as labwatchctl "
+	  "passwd writes them. ROLE is admin (may mark devices) or viewer "
+	  "(may look); HASH is yescrypt or bcrypt. Read again when it "
+	  "changes and at SIGHUP.", 0, NULL },
+	{ "room", 0, OPT_LIST, C(rooms), "NAME HOST|- ...", 0, 0, NULL,
+	  "A row of the dashboard's room layout: its name, then the PCs from "
+	  "left to right, - for an empty seat, e.g. room front pc01 pc02 - "
+	  "pc03. The grid shows rows in the order given, and PCs in no row "
+	  "after them.", 0, check_room },
 	{ "alert", 0, OPT_LIST, C(alerts),
 	  "NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]", 0, 0, NULL,
 	  "A rule: records that match run the command. EVENT and each GLOB "
