@@ -504,7 +504,7 @@ api_mark(struct evhttp_request *req, const struct http_who *who,
 		http_reply_error(req, 400, msg);
 		return;
 	}
-	http_log_change(who, m, id, note);
+	http_log_change(who, m, id);
 	buf_init(&b);
 	buf_add_str(&b, "{\"id\":");
 	escape_json(&b, (const uint8_t *)id, strlen(id));

@@ -36,9 +36,9 @@
 
 #include "addr.h"
 #include "escape.h"
-#include "hostlog.h"
 #include "http.h"
 #include "json.h"
+#include "lab.h"
 #include "live.h"
 #include "log.h"
 #include "reader.h"
@@ -57,7 +57,6 @@
 #define LOGIN_WINDOW	60		/* ... of seconds */
 #define LOGIN_PENDING	4		/* password checks at once */
 #define LIMIT_SLOTS	256		/* addresses remembered */
-#define LAB_HOST	"lab"
 
 static struct {
 	struct evhttp		*http;
@@ -288,6 +287,25 @@ http_headers(struct evhttp_request *req, const char *type)
 		    "max-age=31536000");
 }
 
+static const char *
+http_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
 void
 http_reply(struct evhttp_request *req, int code, const char *type,
     const struct buf *b)
@@ -298,7 +316,7 @@ http_reply(struct evhttp_request *req, int code, const char *type,
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	evbuffer_add(out, b->data, b->len);
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", out);
+	evhttp_send_reply(req, code, http_reason(code), out);
 	evbuffer_free(out);
 }
 
@@ -347,41 +365,20 @@ http_param(const struct evkeyvalq *q, const char *key)
 	return evhttp_find_header(q, key);
 }
 
-/* Writes one of the dashboard's records to lab.log and the live feed. */
-static void
-http_lab(struct record *r)
-{
-	struct hostlog	*hl;
-
-	r->host = LAB_HOST;
-	live_lab(r);
-	if ((hl = hostlog_get(LAB_HOST)) == NULL) {
-		log_warn("%s.log", LAB_HOST);
-		return;
-	}
-	hostlog_append(hl, r);
-	hostlog_flush(hl);
-	hostlog_put(hl);
-}
-
 void
 http_log_change(const struct http_who *who, const char *action,
-    const char *target, const char *note)
+    const char *target)
 {
-	struct record	r;
-
 	log_info("dashboard: %s (%s, from %s): %s %s", who->u.name,
 	    users_role_name(who->u.role), who->peer, action, target);
-	record_init(&r);
-	record_begin(&r, "dashboard.change");
-	record_add_str(&r, "user", who->u.name);
-	record_add_str(&r, "peer", who->peer);
-	record_add_str(&r, "action", action);
-	record_add_str(&r, "target", target);
-	if (note != NULL && note[0] != '\0')
-		record_add_str(&r, "note", note);
-	http_lab(&r);
-	record_free(&r);
+}
+
+/* Every lab record goes to the live feed too. */
+static void
+http_lab_cb(const struct record *r, void *arg)
+{
+	(void)arg;
+	live_lab(r);
 }
 
 static void
@@ -399,7 +396,7 @@ http_log_login(const char *user, const char *peer, const char *result)
 	record_add_str(&r, "user", user);
 	record_add_str(&r, "peer", peer);
 	record_add_str(&r, "result", result);
-	http_lab(&r);
+	lab_emit(&r);
 	record_free(&r);
 }
 
@@ -507,7 +504,9 @@ http_login(struct evhttp_request *req)
 	http_peer(req, peer, sizeof(peer));
 	lim = limit_get(peer, time(NULL));
 	if (lim->fails >= LOGIN_FAILS) {
-		http_log_login("-", peer, "rate limited");
+		/* Logged once a window: a flood writes one line. */
+		if (lim->fails++ == LOGIN_FAILS)
+			http_log_login("-", peer, "rate limited");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "60");
 		http_reply_error(req, 429, "too many failed logins: wait a "
@@ -743,6 +742,7 @@ http_init(struct event_base *base, const struct http_conf *c)
 		return -1;
 	api_init(c->rooms);
 	live_init(base);
+	lab_hook(http_lab_cb, NULL);
 	if ((h.http = evhttp_new(base)) == NULL)
 		return -1;
 	evhttp_set_allowed_methods(h.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
@@ -781,6 +781,7 @@ void
 http_shutdown(void)
 {
 	reader_shutdown();
+	lab_hook(NULL, NULL);
 	live_shutdown();
 	if (h.http != NULL)
 		evhttp_free(h.http);

@@ -57,9 +57,12 @@ void	http_reply(struct evhttp_request *, int, const char *,
 void	http_reply_error(struct evhttp_request *, int, const char *);
 /* A query parameter of the request (decoded), or NULL. */
 const char *http_param(const struct evkeyvalq *, const char *);
-/* Writes a lab.log record about a change made on the dashboard. */
+/*
+ * Logs a change made on the dashboard with the account's name (lab_mark
+ * writes its lab.mark record to lab.log, naming the account too).
+ */
 void	http_log_change(const struct http_who *, const char *action,
-	    const char *target, const char *note);
+	    const char *target);
 
 /* api.c */
 void	api_init(const struct opt_list *);

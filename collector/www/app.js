@@ -267,9 +267,9 @@ function drawHostCard() {
 // Devices: new ones first, with known and ignore buttons.
 
 function deviceFromLab(r) {
-  return { mac: r.mac, vendor: r.vendor || '', ips: [].concat(r.ips || r.ip ||
-    []).join(' '), hosts: [].concat(r.hosts || r.host_list || []).join(' '),
-    first_seen: r.ts, mark: 'new', note: '' };
+  return { mac: r.mac, vendor: r.vendor || '', ips: [].concat(r.ips || [])
+    .join(' '), hosts: [].concat(r.pcs || []).join(' '),
+    first_seen: r.first_seen || r.ts, mark: 'new', note: '' };
 }
 
 function markButtons(kind, id) {
@@ -282,7 +282,8 @@ function markButtons(kind, id) {
 }
 
 async function setMark(kind, id, mark) {
-  const note = mark === 'known' ? (prompt('A note (optional)') || '') : '';
+  const n = $('#mark-note');
+  const note = n && mark === 'known' ? n.value.trim() : '';
   try {
     await api(kind === 'usb' ? '/api/usb/mark' : '/api/devices/mark',
       { id, mark, note });
@@ -321,6 +322,9 @@ async function viewDevices() {
   $('#main').append(el('h2', {}, 'LAN devices'),
     el('p', { class: 'tabs' }, tab('', 'All'), tab('new', 'New'),
       tab('known', 'Known'), tab('ignored', 'Ignored')),
+    S.session.role === 'admin' ? el('p', {}, el('label', {},
+      'Note for Known: ', el('input', { id: 'mark-note', maxlength: '200',
+        placeholder: 'e.g. the printer' }))) : '',
     el('table', { id: 'devices' }, el('thead', {}, el('tr', {},
       ...['MAC', 'Vendor', 'IPs', 'Seen by', 'First seen', 'Mark', '']
         .map((t) => el('th', {}, t)))), el('tbody')),
@@ -387,7 +391,7 @@ async function usbDetail(id) {
         el('td', {}, when(f.ts)), el('td', {}, f.host),
         el('td', {}, f.direction), el('td', { class: 'line' }, f.path),
         el('td', {}, f.size === null ? '' : bytes(f.size)),
-        el('td', {}, f.comm || '')))))));
+        el('td', {}, f.comm || ''))))));
   } catch (e) {
     d.textContent = e.message;
   }
