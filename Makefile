@@ -9,8 +9,7 @@ B	= build
 
 # libudev and libpcap for the agent, libcrypto for QUIC Initial keys,
 # libsystemd for sd_notify (readiness and the watchdog).
-PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd \
-	  sqlite3
+PKGS	= libevent libevent_openssl libudev libpcap libssl libcrypto libsystemd
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
@@ -50,7 +49,9 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/state.c collector/syncer.c collector/peerlimit.c \
 	collector/enroll.c collector/hoststat.c collector/control.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
-	collector/hostnet.c collector/wake.c \
+	collector/hostnet.c collector/wake.c collector/lab.c \
+	collector/index.c collector/indexdb.c collector/index_schema.c \
+	collector/logline.c \
 	collector/http.c collector/api.c collector/live.c collector/json.c \
 	collector/users.c collector/reader.c collector/www.c
 
@@ -62,12 +63,13 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_json test_users
+		  test_alertrule test_logline test_json test_users
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_spool = $(B)/agent/spool.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
+TEST_OBJS_logline = $(B)/collector/logline.o
 TEST_OBJS_json = $(B)/collector/json.o
 TEST_OBJS_users = $(B)/collector/users.o
 $(B)/tests/test_users: LDLIBS += -lcrypt
@@ -99,7 +101,8 @@ $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 $(B)/collector/www.o: $(wildcard collector/www/*)
 
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread -lcrypt
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread -lcrypt \
+	    $(shell pkg-config --libs sqlite3)
 
 # Writes what the option tables document (scripts/update-options).
 $(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \

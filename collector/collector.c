@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alertrule.h"
 #include "collector.h"
 #include "control.h"
 #include "enroll.h"
@@ -23,6 +24,8 @@
 #include "hostnet.h"
 #include "hoststat.h"
 #include "http.h"
+#include "index.h"
+#include "lab.h"
 #include "lockfile.h"
 #include "metrics.h"
 #include "log.h"
@@ -54,6 +57,7 @@ static struct collector_conf	 conf = {
 	.user = "labwatch",
 	.http_users = "/etc/labwatch/users",
 	.control = "/run/labwatch/collector.sock",
+	.index = "",
 	.alert_timeout = 10,
 	.alert_max = 4,
 	.alert_interval = 60,
@@ -74,6 +78,13 @@ static int			 crl_given;	/* --tls-crl: it must load */
 static int			 wake_timeout = 180;	/* seconds */
 static int			 control_given;	/* --control: it must work */
 static struct alert_conf	 alerts;
+static char			 index_path[4096];
+
+const char *
+collector_log_dir(void)
+{
+	return conf.log_dir;
+}
 
 /*
  * Warns about files the collector will need again once it runs as u: the
@@ -265,6 +276,7 @@ main(int argc, char *argv[])
 	hostlog_each_host(hoststat_known);
 	hostnet_init(conf.state_dir);
 	wake_init(base, wake_timeout);
+	lab_init(base);
 	for (i = 0; i < conf.listen.n; i++)
 		if (listener_add(base, conf.listen.v[i]) == -1)
 			exit(1);
@@ -282,7 +294,6 @@ main(int argc, char *argv[])
 		hc.users = conf.http_users;
 		hc.rooms = &conf.rooms;
 		hc.state_dir = conf.state_dir;
-		hc.index = NULL;
 		hc.tls = conf.insecure ? NULL : &conf.tls;
 		if (http_init(base, &hc) == -1)
 			exit(1);
@@ -300,6 +311,25 @@ main(int argc, char *argv[])
 		service_pidfile(conf.pidfile);
 	if (drop)
 		privdrop(&u);
+	/* As the user, in the daemon: the files are its, the thread ours. */
+	if (!conf.no_index && strcmp(conf.index, "off") != 0) {
+		if (conf.index[0] != '\0')
+			snprintf(index_path, sizeof(index_path), "%s", conf.index);
+		else
+			snprintf(index_path, sizeof(index_path), "%s/index.db",
+			    conf.state_dir);
+		if (index_open(index_path, lab_device_load, NULL) == -1 ||
+		    index_start() == -1) {
+			log_warnx("index %s: not used; the logs are written "
+			    "as ever (--no-index to say so)", index_path);
+			index_path[0] = '\0';
+		}
+	}
+	/* The dashboard's reader thread, also after daemon(3). */
+	if (conf.http != NULL && http_start(index_path[0] != '\0' ?
+	    index_path : NULL) == -1)
+		exit(1);
+	alertrule_known(lab_known);
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
@@ -319,6 +349,8 @@ main(int argc, char *argv[])
 	alert_shutdown();
 	listener_shutdown();
 	wake_shutdown();
+	index_shutdown();
+	lab_shutdown();
 	hostlog_shutdown();
 	hostnet_shutdown();
 	hoststat_free();

@@ -738,7 +738,7 @@ http_init(struct event_base *base, const struct http_conf *c)
 	if (n == 0)
 		log_warnx("%s: no accounts yet (labwatchctl passwd NAME)",
 		    c->users);
-	if (http_key(c->state_dir) == -1 || reader_init(base, c->index) == -1)
+	if (http_key(c->state_dir) == -1)
 		return -1;
 	api_init(c->rooms);
 	live_init(base);
@@ -761,6 +761,12 @@ http_init(struct event_base *base, const struct http_conf *c)
 	    strchr(bind_host, ':') != NULL ? "[" : "", bind_host,
 	    strchr(bind_host, ':') != NULL ? "]" : "", port);
 	return 0;
+}
+
+int
+http_start(const char *index)
+{
+	return reader_init(h.base, index);
 }
 
 void

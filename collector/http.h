@@ -22,12 +22,16 @@ struct http_conf {
 	const char		*users;		/* --http-users */
 	const struct opt_list	*rooms;		/* room lines */
 	const char		*state_dir;	/* the cookie key lives here */
-	const char		*index;		/* the index database, or NULL */
 	const struct tls_files	*tls;		/* NULL: no TLS (--insecure) */
 };
 
 /* Listens: 0, or -1 (logged) when it cannot. */
 int	http_init(struct event_base *, const struct http_conf *);
+/*
+ * Starts the reader thread (after daemon(3) and the privilege drop) on the
+ * index database (NULL: none).
+ */
+int	http_start(const char *);
 /* SIGHUP: the accounts file and the TLS files again. */
 void	http_reload(void);
 void	http_shutdown(void);

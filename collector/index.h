@@ -30,7 +30,11 @@ enum index_kind {
 	INDEX_USB,		/* a USB device, by device_id */
 };
 
-/* A device as the lab knows it (lab.c keeps these in memory). */
+/*
+ * A device as the lab knows it (lab.c keeps these in memory).  Marks are
+ * set through lab_mark() (lab.h), which logs lab.mark to lab.log; the
+ * index applies lab.mark records.
+ */
 struct index_device {
 	enum index_kind	 kind;
 	char		 id[128];	/* MAC aa:bb:..., or device_id */
@@ -61,13 +65,6 @@ int	index_open(const char *, void (*)(const struct index_device *, void *),
 int	index_start(void);
 /* From the event loop, never blocking: the record stored for host. */
 void	index_record(const char *, const struct record *);
-/*
- * A mark from labwatchctl or the dashboard: kind, id, mark, note (may be
- * NULL), who (e.g. "uid 0", "web admin").  Never dropped (marks bypass the
- * queue's bound); lab.c logs it to lab.log as lab.mark.
- */
-void	index_mark(enum index_kind, const char *, enum index_mark,
-	    const char *, const char *);
 /*
  * Starts rebuilding the index from the logs in log_dir (HOST.log, lab.log,
  * text or JSON lines) in the writer thread: 0, or -1 with why in msg (the

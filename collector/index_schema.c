@@ -119,7 +119,8 @@ const char *const index_migrations[] = {
 	/*
 	 * Every record of every log (host 'lab' for lab.log), for search by
 	 * host, event, time range and text.  line: the record as its text
-	 * log line; events_fts indexes it (external content, by rowid).
+	 * log line without its time; events_fts indexes it (external
+	 * content, by rowid; rows are never deleted but by a rebuild).
 	 */
 	"CREATE TABLE events ("
 	"  id INTEGER PRIMARY KEY,"
@@ -135,10 +136,6 @@ const char *const index_migrations[] = {
 	"  content = 'events', content_rowid = 'id');"
 	"CREATE TRIGGER events_ai AFTER INSERT ON events BEGIN"
 	"  INSERT INTO events_fts (rowid, line) VALUES (new.id, new.line);"
-	"  END;"
-	"CREATE TRIGGER events_ad AFTER DELETE ON events BEGIN"
-	"  INSERT INTO events_fts (events_fts, rowid, line)"
-	"  VALUES ('delete', old.id, old.line);"
 	"  END;"
 	"INSERT INTO migrations VALUES (1, 0, 'hosts, devices, usb, events');",
 };

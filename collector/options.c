@@ -79,6 +79,16 @@ const struct opt collector_opts[] = {
 	  "each batch and has a thread fdatasync the logs written since the "
 	  "last round; always does the fdatasync of each batch in the event "
 	  "loop; never acknowledges once written.", 0, NULL },
+	{ "index", 0, OPT_STR, C(index), "FILE|off", 0, 0, "",
+	  "The index, an SQLite database of hosts, devices, USB sessions and "
+	  "every record, written by a thread of its own. Empty (the default): "
+	  "index.db in the state folder; off turns it off. The logs stay the "
+	  "truth: labwatchctl reindex rebuilds it from them.", OPT_EMPTY_OK,
+	  NULL },
+	{ "no-index", 0, OPT_FLAG, C(no_index), NULL, 0, 0, "no",
+	  "No index, as index off. Devices are then new to the lab when new "
+	  "since the collector started, and marks do not outlive it.", 0,
+	  NULL },
 	{ "user", 'u', OPT_STR, C(user), "USER", 0, 0, "labwatch",
 	  "Started as root, hand the log and state folders to this user and "
 	  "run as it once the sockets are open (nobody, with a warning, where "

@@ -34,6 +34,8 @@
 #include "enroll.h"
 #include "hostname.h"
 #include "hostnet.h"
+#include "index.h"
+#include "lab.h"
 #include "live.h"
 #include "log.h"
 #include "metrics.h"
@@ -176,6 +178,7 @@ session_log_event(struct session *s, const char *event, const char *reason,
 	}
 	hostlog_append(s->log, &r);
 	alert_record(s->host, &r);
+	index_record(s->host, &r);
 	live_record(s->host, &r);
 	record_free(&r);
 }
@@ -550,7 +553,7 @@ session_name_clash(struct session *s)
 	const char	*twin;
 	size_t		 len = strlen(s->host);
 
-	if (strcasecmp(s->host, WAKE_LAB_HOST) == 0) {
+	if (strcasecmp(s->host, LAB_HOST) == 0) {
 		session_complain(s, "refused host name %s: the lab log's",
 		    s->host);
 		session_close(s, BYE_BAD_HOST, "bad-host",
@@ -780,6 +783,8 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 		hoststat_record(s->host, &s->rec, WIRE_HDR_LEN + len,
 		    hoststat_today(s->rec.ts_us));
 		alert_record(s->host, &s->rec);
+		index_record(s->host, &s->rec);
+		lab_record(s->host, &s->rec);
 		live_record(s->host, &s->rec);
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);

@@ -45,8 +45,8 @@ test_parse_errors(void **state)
 		{ "x usb.add ->", "no command after ->" },
 		{ "x usb.add storage -> /bin/true", "a condition is FIELD=GLOB" },
 		{ "x usb.add =v -> /bin/true", "a condition is FIELD=GLOB" },
-		{ "x -> /bin/true", "expected NAME EVENT [FIELD=GLOB ...] -> "
-		    "COMMAND [ARG ...]" },
+		{ "x -> /bin/true", "expected NAME EVENT [FIELD=GLOB ...] "
+		    "[unknown] -> COMMAND [ARG ...]" },
 		{ "b/d usb.add -> /bin/true", "a rule's name is 1-64 of "
 		    "[A-Za-z0-9._-]" },
 	};
