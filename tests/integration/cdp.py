@@ -168,7 +168,16 @@ class Browser:
 
     def navigate(self, url):
         self.events = []
-        self.call('Page.navigate', url=url)
+        if 'loaderId' not in self.call('Page.navigate', url=url):
+            return		# within the document: no load
+        self._loaded()
+
+    def reload(self):
+        self.events = []
+        self.call('Page.reload')
+        self._loaded()
+
+    def _loaded(self):
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if any(e['method'] == 'Page.loadEventFired' for e in self.events):
@@ -176,7 +185,7 @@ class Browser:
             msg = json.loads(self.ws.recv())
             if 'method' in msg:
                 self.events.append(msg)
-        raise RuntimeError('%s did not load' % url)
+        raise RuntimeError('the page did not load')
 
     def screenshot(self, path):
         data = self.call('Page.captureScreenshot', format='png')['data']
