@@ -107,6 +107,33 @@ def api_checks(port):
     T.check('a forged cookie (another name): 401', status == 401, status)
 
 
+def https_check(users):
+    """Off loopback the dashboard is HTTPS with the collector's
+    certificate, asking the browser for none."""
+    port = T.free_port()
+    c = T.start_collector(extra=['--http', '0.0.0.0:%d' % port,
+                                 '--http-users', users],
+                          name='collector-https')
+    ctx = T.client_context()		# the lab CA, no client certificate
+    req = urllib.request.Request('https://127.0.0.1:%d/api/login' % port,
+                                 data=json.dumps({'user': 'ann', 'password':
+                                                  'ann-pw'}).encode(),
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+        status, cookie = r.status, r.headers.get('Set-Cookie', '')
+        hsts = r.headers.get('Strict-Transport-Security', '')
+    T.check('off loopback: HTTPS with the collector\'s certificate, login '
+            '200', status == 200 and 'Secure' in cookie and hsts,
+            (status, cookie, hsts))
+    try:
+        urllib.request.urlopen('http://127.0.0.1:%d/' % port, timeout=5)
+        plain = True
+    except (urllib.error.URLError, ConnectionError, OSError):
+        plain = False
+    T.check('off loopback: no plain HTTP', not plain)
+    T.stop(c)
+
+
 def page_login(b, port, user):
     b.navigate('http://127.0.0.1:%d/' % port)
     T.check('the page asks %s to log in' % user,
@@ -157,6 +184,7 @@ def main():
     T.stop(a2)
     T.wait_event(T.log_path(coll, 'pc02'), 'text', 'host.disconnect')
     T.step('API', api_checks, port)
+    T.step('HTTPS', https_check, users)
 
     b = cdp.Browser(d)
     try:
