@@ -168,7 +168,9 @@ query_done(struct reader_job *job, int cancelled)
 	struct query		*q = (struct query *)job;
 	struct evhttp_request	*req;
 
-	req = cancelled ? NULL : http_release(&q->held);
+	req = http_release(&q->held);
+	if (cancelled)
+		req = NULL;		/* evhttp_free frees it */
 	if (req != NULL && q->failed) {
 		buf_add(&q->out, "", 1);
 		log_warnx("dashboard: %s: %s", q->sql, (char *)q->out.data);

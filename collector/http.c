@@ -341,7 +341,7 @@ http_held_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_held	*held = arg;
 
 	(void)evcon;
-	held->req = NULL;
+	held->gone = 1;
 }
 
 void
@@ -349,14 +349,22 @@ http_hold(struct http_held *held, struct evhttp_request *req)
 {
 	held->req = req;
 	held->evcon = evhttp_request_get_connection(req);
+	held->gone = 0;
 	evhttp_connection_set_closecb(held->evcon, http_held_close_cb, held);
 }
 
 struct evhttp_request *
 http_release(struct http_held *held)
 {
-	if (held->req == NULL)
+	if (held->gone) {
+		/*
+		 * The client went: libevent left the unanswered request to
+		 * us, without its connection.
+		 */
+		if (evhttp_request_get_connection(held->req) == NULL)
+			evhttp_request_free(held->req);
 		return NULL;
+	}
 	evhttp_connection_set_closecb(held->evcon, NULL, NULL);
 	return held->req;
 }
@@ -472,7 +480,9 @@ login_done(struct reader_job *job, int cancelled)
 	char			 cookie[256], hdr[400];
 
 	h.pending--;
-	req = cancelled ? NULL : http_release(&l->held);
+	req = http_release(&l->held);
+	if (cancelled)
+		req = NULL;		/* evhttp_free frees it */
 	if (!cancelled) {
 		if (!l->ok)
 			limit_get(l->peer, time(NULL))->fails++;

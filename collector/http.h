@@ -51,9 +51,13 @@ struct http_who {
 struct http_held {
 	struct evhttp_request		*req;
 	struct evhttp_connection	*evcon;
+	int				 gone;	/* the client went */
 };
 void	http_hold(struct http_held *, struct evhttp_request *);
-/* The request if its client is still there (and stops watching), or NULL. */
+/*
+ * Stops watching: the request if its client is still there, else NULL
+ * (and the request is freed).  Call it once for every held request.
+ */
 struct evhttp_request *http_release(struct http_held *);
 
 void	http_reply(struct evhttp_request *, int, const char *,

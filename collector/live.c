@@ -49,12 +49,17 @@ live_free(struct live *l)
 	free(l);
 }
 
-/* The connection went away (or evhttp is being freed). */
+/* The connection went away. */
 static void
 live_close_cb(struct evhttp_connection *evcon, void *arg)
 {
+	struct live	*l = arg;
+
 	(void)evcon;
-	live_free(arg);
+	/* libevent left the unfinished request to us, unconnected. */
+	if (evhttp_request_get_connection(l->req) == NULL)
+		evhttp_request_free(l->req);
+	live_free(l);
 }
 
 /* Ends a stream from our side. */
