@@ -278,8 +278,12 @@ api_events(struct query *q, const struct evkeyvalq *p)
 	const char	*c;
 
 	if (text != NULL && text[0] != '\0') {
+		/*
+		 * CROSS JOIN: the text first, then each match by its id;
+		 * left to itself SQLite may walk a host's every event.
+		 */
 		query_sql(q, "SELECT e.id, e.ts, e.host, e.event, e.line "
-		    "FROM events_fts f JOIN events e ON e.id = f.rowid "
+		    "FROM events_fts f CROSS JOIN events e ON e.id = f.rowid "
 		    "WHERE events_fts MATCH ?");
 		/* One phrase: the user's words, never FTS syntax. */
 		buf_init(&phrase);

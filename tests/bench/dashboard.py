@@ -206,12 +206,12 @@ QUERIES = [
      'e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC LIMIT 100',
      (MID, MID + 3600_000_000)),
     ('/api/events?q=file4242&limit=100', 'SELECT e.id, e.ts, e.host, '
-     'e.event, e.line FROM events_fts f JOIN events e ON e.id = f.rowid '
-     'WHERE events_fts MATCH ? ORDER BY e.ts DESC LIMIT 100',
+     'e.event, e.line FROM events_fts f CROSS JOIN events e ON e.id = '
+     'f.rowid WHERE events_fts MATCH ? ORDER BY e.ts DESC LIMIT 100',
      ('"file4242"',)),
     ('/api/events?q=file4242&host=%s&limit=100' % HOST, 'SELECT e.id, e.ts, '
-     'e.host, e.event, e.line FROM events_fts f JOIN events e ON e.id = '
-     'f.rowid WHERE events_fts MATCH ? AND e.host = ? ORDER BY e.ts DESC '
+     'e.host, e.event, e.line FROM events_fts f CROSS JOIN events e ON '
+     'e.id = f.rowid WHERE events_fts MATCH ? AND e.host = ? ORDER BY e.ts DESC '
      'LIMIT 100', ('"file4242"', HOST)),
     ('/api/devices?limit=100', None, ()),
     ('/api/usb?limit=100', None, ()),

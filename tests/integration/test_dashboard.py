@@ -100,8 +100,18 @@ def api_checks(port):
     status, _, err = http(port, '/api/devices/mark', mark, cookie=vic,
                           csrf=vdata['csrf'])
     T.check('a viewer cannot change: 403', status == 403, (status, err))
-    status, _, _ = http(port, '/api/events?limit=5', cookie=vic)
-    T.check('a viewer may read: GET /api/events 200', status == 200, status)
+    for path in ('/api/events?limit=5&q=agent&type=agent.*&from=2020-01-01',
+                 '/api/devices?mark=new', '/api/usb',
+                 '/api/usb/sessions?device_id=0781:5567:x',
+                 '/api/usb/files?device_id=0781:5567:x'):
+        status, _, rows = http(port, path, cookie=vic)
+        T.check('a viewer may read: GET %s: 200, a list' % path,
+                status == 200 and isinstance(rows, list), (status, rows))
+    for path in ('/api/events?from=yesterday', '/api/devices?mark=odd',
+                 '/api/usb/files', '/api/nothing'):
+        status, _, err = http(port, path, cookie=vic)
+        T.check('GET %s: refused with a reason' % path,
+                status in (400, 404) and err.get('error'), (status, err))
     status, _, _ = http(port, '/api/hosts', cookie=ann.replace(
         'labwatch_session=ann', 'labwatch_session=vic'))
     T.check('a forged cookie (another name): 401', status == 401, status)
