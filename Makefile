@@ -85,7 +85,7 @@ TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
 		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
-		  fuzz_options fuzz_session fuzz_uplink fuzz_json
+		  fuzz_options fuzz_session fuzz_uplink fuzz_logline fuzz_json
 FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
@@ -138,6 +138,7 @@ $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
 $(B)/fuzz/fuzz_pcapfile: agent/pcapfile.c
 $(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
 $(B)/fuzz/fuzz_spool: agent/spool.c
+$(B)/fuzz/fuzz_logline: collector/logline.c
 $(B)/fuzz/fuzz_netdev: agent/netdev.c
 $(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
 $(B)/fuzz/fuzz_json: collector/json.c
@@ -146,8 +147,9 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
     collector/peerlimit.c collector/enroll.c collector/hostnet.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
-    collector/alertrule.c collector/metrics.c collector/live.c \
-    tests/fuzz/fuzzlink.h
+    collector/alertrule.c collector/metrics.c collector/lab.c \
+    collector/index.c collector/indexdb.c collector/index_schema.c \
+    collector/logline.c collector/live.c tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/spool.c agent/command.c \
     tests/fuzz/fuzzlink.h
@@ -155,13 +157,15 @@ $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \
 	$(B)/fuzz/fuzz_uplink: FUZZ_CFLAGS += -Iagent
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
-	$(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_json: FUZZ_CFLAGS += -Icollector
+	$(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_logline \
+	$(B)/fuzz/fuzz_json: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 # libevent, OpenSSL and (for common/service.c) libsystemd; not the
 # agent's capture and device libraries.
 $(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
 	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto \
 	    libsystemd)
+$(B)/fuzz/fuzz_session: LDLIBS += $(shell pkg-config --libs sqlite3) -lpthread
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "escape.h"
+#include "hostname.h"
 #include "logline.h"
 
 struct cur {
@@ -51,8 +52,9 @@ logline_ts(const char *s, size_t len, int64_t *us)
 		off = (s[26] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
 	else
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	/* format.c writes four-digit years (0000-00-00 when it cannot). */
+	if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -173,19 +175,44 @@ quoted(struct cur *c, struct buf *b)
 	return -1;
 }
 
-/* A word of the text format (up to a space) into b: bare or quoted. */
+/*
+ * A value of the text format into b: items, bare (no space, quote or
+ * comma) or quoted, joined by commas (a list: its items joined by commas,
+ * as a string).
+ */
 static int
 text_word(struct cur *c, struct buf *b)
 {
-	const char	*s = c->p;
+	struct buf	 item;
+	const char	*s;
+	int		 rc = -1;
 
-	if (c->p < c->end && *c->p == '"')
-		return quoted(c, b);
-	while (c->p < c->end && *c->p != ' ')
-		c->p++;
 	buf_reset(b);
-	buf_add(b, s, (size_t)(c->p - s));
-	return c->p > s ? 0 : -1;
+	buf_init(&item);
+	for (;;) {
+		if (c->p < c->end && *c->p == '"') {
+			if (quoted(c, &item) == -1)
+				break;
+			buf_add(b, item.data, item.len);
+		} else {
+			for (s = c->p; c->p < c->end && *c->p != ' ' &&
+			    *c->p != ',' && *c->p != '"'; c->p++)
+				;
+			if (c->p == s)
+				break;
+			buf_add(b, s, (size_t)(c->p - s));
+		}
+		if (c->p == c->end || *c->p == ' ') {
+			rc = 0;
+			break;
+		}
+		if (*c->p != ',')
+			break;
+		buf_add_u8(b, ',');
+		c->p++;
+	}
+	buf_free(&item);
+	return rc;
 }
 
 static int
@@ -208,7 +235,8 @@ parse_text(struct cur *c, struct record *r, char *host, size_t hostlen,
 		goto out;
 	}
 	c->p++;
-	if (c->p >= c->end || text_word(c, &b) == -1 || b.len >= hostlen) {
+	if (c->p >= c->end || text_word(c, &b) == -1 || b.len >= hostlen ||
+	    !hostname_ok((const char *)b.data, b.len)) {
 		*err = "bad host";
 		goto out;
 	}
@@ -385,7 +413,8 @@ parse_json(struct cur *c, struct record *r, char *host, size_t hostlen,
 				goto out;
 			}
 		} else if (key.len == 4 && memcmp(key.data, "host", 4) == 0) {
-			if (json_string(c, &b) == -1 || b.len >= hostlen) {
+			if (json_string(c, &b) == -1 || b.len >= hostlen ||
+			    !hostname_ok((const char *)b.data, b.len)) {
 				*err = "bad host";
 				goto out;
 			}
