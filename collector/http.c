@@ -6,8 +6,10 @@
  *
  * A session cookie is NAME:EXPIRY:NONCE:MAC, the MAC an HMAC-SHA256 with
  * a key kept in the state folder (http.key), so sessions outlive a
- * collector restart; the account's role is looked up on every request, so
- * a changed or removed account counts at once.  The CSRF token is an HMAC
+ * collector restart, over the account's password hash too, so a new
+ * password ends the old sessions; the account and its role are looked up
+ * on every request, so a changed or removed account counts at once.  A
+ * logout is remembered (in memory) until the cookie would expire.  The CSRF token is an HMAC
  * of the cookie: the page gets it from POST /api/login or GET
  * /api/session and sends it in X-CSRF-Token with every POST.
  */
@@ -69,6 +71,14 @@ static struct {
 	int			 pending;	/* logins being checked */
 	int			 secure;	/* HTTPS */
 } h;
+
+/* Logged-out cookies (lost at a restart; they expire anyway). */
+#define REVOKED_MAX	256
+static struct revoked {
+	long long	until;
+	char		nonce[17];
+} revoked[REVOKED_MAX];
+static size_t	nrevoked;
 
 /* Failed logins per address, for the rate limit. */
 static struct limit {
@@ -174,9 +184,26 @@ http_key(const char *state_dir)
 	return 0;
 }
 
+/*
+ * The MAC of a cookie's NAME:EXPIRY:NONCE, bound to the account's password
+ * hash: a new password ends every session of the old one.
+ */
+static void
+cookie_mac(const char *cookie, size_t len, const struct user *u,
+    char out[MAC_HEX + 1])
+{
+	char	buf[512];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "%.*s\n%s", (int)len, cookie, u->hash);
+	http_mac(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n :
+	    sizeof(buf) - 1, out);
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
 /* The session cookie's value for an account. */
 static void
-cookie_make(const char *user, char *out, size_t size)
+cookie_make(const struct user *u, char *out, size_t size)
 {
 	uint8_t	nonce[8];
 	char	nhex[17], mac[MAC_HEX + 1];
@@ -184,10 +211,35 @@ cookie_make(const char *user, char *out, size_t size)
 
 	RAND_bytes(nonce, sizeof(nonce));
 	hex(nhex, nonce, sizeof(nonce));
-	n = snprintf(out, size, "%s:%lld:%s", user,
+	n = snprintf(out, size, "%s:%lld:%s", u->name,
 	    (long long)time(NULL) + SESSION_SECONDS, nhex);
-	http_mac(out, (size_t)n, mac);
+	cookie_mac(out, (size_t)n, u, mac);
 	snprintf(out + n, size - (size_t)n, ":%s", mac);
+}
+
+/* A logged-out cookie's nonce, until it would have expired anyway. */
+static void
+cookie_revoke(const char *cookie)
+{
+	const char	*c1 = strchr(cookie, ':'), *c2;
+	struct revoked	*r = &revoked[nrevoked++ % REVOKED_MAX];
+
+	if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+		return;
+	r->until = strtoll(c1 + 1, NULL, 10);
+	snprintf(r->nonce, sizeof(r->nonce), "%.16s", c2 + 1);
+}
+
+static int
+cookie_revoked(const char *nonce, long long exp)
+{
+	size_t	i;
+
+	for (i = 0; i < REVOKED_MAX; i++)
+		if (revoked[i].until == exp &&
+		    strncmp(revoked[i].nonce, nonce, 16) == 0)
+			return 1;
+	return 0;
 }
 
 /* The CSRF token of a cookie value. */
@@ -228,8 +280,9 @@ cookie_find(const char *hdr, char *out, size_t size)
 }
 
 /*
- * The account a request's cookie names, when the MAC holds, it has not
- * expired and the account still exists; its value into cookie.
+ * The account a request's cookie names, when the account still exists,
+ * the MAC holds (with its password hash), the cookie has not expired and
+ * was not logged out; its value into cookie.
  */
 static int
 http_session(struct evhttp_request *req, struct http_who *who,
@@ -243,22 +296,21 @@ http_session(struct evhttp_request *req, struct http_who *who,
 	    "Cookie");
 	if (hdr == NULL || cookie_find(hdr, cookie, size) == -1)
 		return -1;
-	if ((c3 = strrchr(cookie, ':')) == NULL ||
-	    strlen(c3 + 1) != MAC_HEX)
-		return -1;
-	http_mac(cookie, (size_t)(c3 - cookie), mac);
-	if (CRYPTO_memcmp(mac, c3 + 1, MAC_HEX) != 0)
-		return -1;
 	if ((c1 = strchr(cookie, ':')) == NULL || c1 - cookie >
-	    USER_NAME_MAX || (c2 = strchr(c1 + 1, ':')) == NULL)
-		return -1;
-	exp = strtoll(c1 + 1, NULL, 10);
-	if (exp < (long long)time(NULL))
+	    USER_NAME_MAX || (c2 = strchr(c1 + 1, ':')) == NULL ||
+	    (c3 = strchr(c2 + 1, ':')) == NULL || strlen(c3 + 1) != MAC_HEX)
 		return -1;
 	memcpy(name, cookie, (size_t)(c1 - cookie));
 	name[c1 - cookie] = '\0';
 	users_refresh();
-	return users_find(name, &who->u);
+	if (users_find(name, &who->u) == -1)
+		return -1;
+	cookie_mac(cookie, (size_t)(c3 - cookie), &who->u, mac);
+	if (CRYPTO_memcmp(mac, c3 + 1, MAC_HEX) != 0)
+		return -1;
+	exp = strtoll(c1 + 1, NULL, 10);
+	return exp < (long long)time(NULL) || cookie_revoked(c2 + 1, exp) ?
+	    -1 : 0;
 }
 
 static void
@@ -492,7 +544,7 @@ login_done(struct reader_job *job, int cancelled)
 	if (req != NULL && !l->ok)
 		http_reply_error(req, 401, "wrong name or password");
 	else if (req != NULL) {
-		cookie_make(l->u.name, cookie, sizeof(cookie));
+		cookie_make(&l->u, cookie, sizeof(cookie));
 		snprintf(hdr, sizeof(hdr), COOKIE_NAME "=%s; Path=/; Max-Age="
 		    "%d; HttpOnly; Secure; SameSite=Strict", cookie,
 		    SESSION_SECONDS);
@@ -562,10 +614,12 @@ http_login(struct evhttp_request *req)
 }
 
 static void
-http_logout(struct evhttp_request *req, const struct http_who *who)
+http_logout(struct evhttp_request *req, const struct http_who *who,
+    const char *cookie)
 {
 	struct buf	b;
 
+	cookie_revoke(cookie);
 	log_info("dashboard: logout %s from %s", who->u.name, who->peer);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Set-Cookie", COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; "
@@ -621,7 +675,7 @@ http_api(struct evhttp_request *req, const char *path, int post,
 			return;
 		}
 		if (strcmp(path, "/api/logout") == 0) {
-			http_logout(req, &who);
+			http_logout(req, &who, cookie);
 			return;
 		}
 		if (who.u.role != ROLE_ADMIN) {

@@ -97,7 +97,12 @@ users_read(void)
 	int		 n = 0, lineno = 0, r;
 
 	if ((f = fopen(us.path, "r")) == NULL) {
-		log_warn("--http-users %s", us.path);
+		/* Fail closed: a file we cannot read lets nobody in. */
+		log_warn("--http-users %s: nobody can log in", us.path);
+		free(us.v);
+		us.v = NULL;
+		us.n = 0;
+		memset(&us.st, 0, sizeof(us.st));
 		return -1;
 	}
 	if (fstat(fileno(f), &us.st) == 0 && (us.st.st_mode & 004))

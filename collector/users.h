@@ -4,7 +4,8 @@
  * each, ROLE admin or viewer, HASH a crypt(3) hash (yescrypt "$y$" as
  * labwatchctl passwd writes it, or bcrypt "$2b$"); # comments and blank
  * lines.  A bad line is skipped with a warning naming it.  The file is
- * read again when it changes (users_refresh) and at SIGHUP.
+ * read again when it changes (users_refresh) and at SIGHUP; one that is
+ * gone or cannot be read leaves no account.
  */
 #ifndef LABWATCH_USERS_H
 #define LABWATCH_USERS_H

@@ -54,6 +54,12 @@ def login(port, user, pw):
     return status, set_cookie, set_cookie.split(';')[0], data
 
 
+def give(path):
+    """The users file to the collector's user (no group labwatch here)."""
+    if os.geteuid() == 0:
+        os.chown(path, *T.collector_user())
+
+
 def make_users(path):
     for name, role in (('ann', 'admin'), ('vic', 'viewer')):
         p = subprocess.run([T.LABWATCHCTL, 'passwd', '-f', path, name,
@@ -67,10 +73,10 @@ def make_users(path):
                                                   ['vic', 'viewer']] and
             all(l.split(':', 2)[2].startswith('$y$') for l in lines),
             lines)
-    T.give_to_collector(path)
+    give(path)
 
 
-def api_checks(port):
+def api_checks(port, users):
     status, _, _ = http(port, '/api/hosts')
     T.check('GET /api/hosts without a cookie: 401', status == 401, status)
     status, _, _, _ = login(port, 'ann', 'wrong')
@@ -115,6 +121,26 @@ def api_checks(port):
     status, _, _ = http(port, '/api/hosts', cookie=ann.replace(
         'labwatch_session=ann', 'labwatch_session=vic'))
     T.check('a forged cookie (another name): 401', status == 401, status)
+    _, _, vic2, vdata2 = login(port, 'vic', 'vic-pw')
+    status, hdrs, _ = http(port, '/api/logout', {}, cookie=vic2,
+                           csrf=vdata2['csrf'])
+    T.check('POST /api/logout: 200, the cookie cleared', status == 200 and
+            'Max-Age=0' in hdrs.get('Set-Cookie', ''), status)
+    status, _, _ = http(port, '/api/hosts', cookie=vic2)
+    T.check('a logged-out cookie: 401', status == 401, status)
+    status, _, _ = http(port, '/api/hosts', cookie=vic)
+    T.check("... the same account's other session still works",
+            status == 200, status)
+    p = subprocess.run([T.LABWATCHCTL, 'passwd', '-f', users, 'vic'],
+                       input='vic-pw\n', capture_output=True, text=True)
+    give(users)
+    time.sleep(1.1)		# the file is looked at once a second at most
+    status, _, _ = http(port, '/api/hosts', cookie=vic)
+    T.check('a new password ends the old sessions (401), role kept',
+            p.returncode == 0 and status == 401 and
+            ':viewer:' in open(users).read(), (status, p.stderr))
+    status, _, _, _ = login(port, 'vic', 'vic-pw')
+    T.check('... and the new password logs in', status == 200, status)
 
 
 def https_check(users):
@@ -193,7 +219,7 @@ def main():
     T.wait_event(T.log_path(coll, 'pc01'), 'text', 'host.connect')
     T.stop(a2)
     T.wait_event(T.log_path(coll, 'pc02'), 'text', 'host.disconnect')
-    T.step('API', api_checks, port)
+    T.step('API', api_checks, port, users)
     T.step('HTTPS', https_check, users)
 
     b = cdp.Browser(d)
