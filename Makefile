@@ -189,12 +189,19 @@ check:
 	@$(MAKE) --no-print-directory B=build-san SANITIZE=1 all tests
 	@SAN_B=build-san tests/run-tests
 
-tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/optdoc
+tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/tests/lw-index-fill $(B)/optdoc
 
 # The load generator for `make bench` (tests/tools/lw-load.c).
 $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Fills a collector index with synthetic records (benches of its readers).
+$(B)/tests/lw-index-fill: tests/tools/lw-index-fill.c $(B)/collector/indexdb.o \
+    $(B)/collector/index_schema.o $(B)/collector/logline.o $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icollector $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs sqlite3)
 
 # Speed and memory, not tests: scripts/bench runs every tests/bench/* and
 # prints its figures (peers side by side, medians and ratios).

@@ -80,6 +80,38 @@ static int			 control_given;	/* --control: it must work */
 static struct alert_conf	 alerts;
 static char			 index_path[4096];
 
+/*
+ * Opens the index (in the daemon, still root: the state folder's parents
+ * may be closed to the user) and gives its files to the user, who writes
+ * them from then on.  Whether it is on.
+ */
+static int
+index_setup(const struct privdrop_user *u)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char	 f[sizeof(index_path) + 8];
+	size_t	 i;
+
+	if (conf.no_index || strcmp(conf.index, "off") == 0)
+		return 0;
+	if (conf.index[0] != '\0')
+		snprintf(index_path, sizeof(index_path), "%s", conf.index);
+	else
+		snprintf(index_path, sizeof(index_path), "%s/index.db",
+		    conf.state_dir);
+	if (index_open(index_path, lab_device_load, NULL) == -1) {
+		log_warnx("index %s: not used; the logs are written as ever "
+		    "(--no-index to say so)", index_path);
+		return 0;
+	}
+	for (i = 0; u != NULL && i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", index_path, ext[i]);
+		if (chown(f, u->uid, u->gid) == -1 && errno != ENOENT)
+			log_warn("index: chown %s", f);
+	}
+	return 1;
+}
+
 const char *
 collector_log_dir(void)
 {
@@ -216,7 +248,7 @@ main(int argc, char *argv[])
 	struct rlimit	 rl;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
-	int		 i, lock_state, lock_logs;
+	int		 i, lock_state, lock_logs, index_on;
 
 	collector_options(argc, argv);
 	if (conf.listen.n == 0) {
@@ -309,25 +341,14 @@ main(int argc, char *argv[])
 	}
 	if (conf.pidfile != NULL)
 		service_pidfile(conf.pidfile);
+	index_on = index_setup(drop ? &u : NULL);
 	if (drop)
 		privdrop(&u);
-	/* As the user, in the daemon: the files are its, the thread ours. */
-	if (!conf.no_index && strcmp(conf.index, "off") != 0) {
-		if (conf.index[0] != '\0')
-			snprintf(index_path, sizeof(index_path), "%s", conf.index);
-		else
-			snprintf(index_path, sizeof(index_path), "%s/index.db",
-			    conf.state_dir);
-		if (index_open(index_path, lab_device_load, NULL) == -1 ||
-		    index_start() == -1) {
-			log_warnx("index %s: not used; the logs are written "
-			    "as ever (--no-index to say so)", index_path);
-			index_path[0] = '\0';
-		}
-	}
-	/* The dashboard's reader thread, also after daemon(3). */
-	if (conf.http != NULL && http_start(index_path[0] != '\0' ?
-	    index_path : NULL) == -1)
+	if (index_on && index_start(base) == -1)
+		index_shutdown();	/* off: the loop goes on without it */
+	/* The dashboard's reader thread: after daemon(3), on the index. */
+	if (conf.http != NULL && http_start(index_on ? index_path : NULL) ==
+	    -1)
 		exit(1);
 	alertrule_known(lab_known);
 	for (i = 0; signos[i] != 0; i++) {

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The index's queue and writer thread.  The event loop copies each record
- * (as its wire encoding) onto a bounded queue and signals; the thread takes
- * up to INDEX_BATCH_MAX at a time and writes them in one transaction
- * (indexdb.c).  The loop never waits on the database: a full queue drops
- * the record from the index, counted and logged.  Lab records (host "lab":
- * marks, lab.* events) are few and always queued.
+ * (as its wire encoding) onto a list of its own, and once a loop turn
+ * hands that list to a bounded queue under one lock and one wakeup; the
+ * thread (SCHED_IDLE: the loop's leftover CPU) takes up to INDEX_BATCH_MAX
+ * records at a time and writes them in one transaction (indexdb.c).  The
+ * loop never waits on the database: a full queue drops the record from the
+ * index, counted and logged.  Lab records (host "lab": marks, lab.*
+ * events) are few and always queued.
  */
 #include <sys/queue.h>
 
+#include <event2/event.h>
+
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +52,9 @@ static int		 running, stopping, on;
 static struct indexdb	*db;
 static struct index_stats st;		/* under mtx */
 static struct buf	 enc;		/* the loop's encoding buffer */
+static struct itemq	 local = STAILQ_HEAD_INITIALIZER(local);
+static int		 nlocal;	/* items in local */
+static struct event	*flush_ev;	/* hands local over, once a turn */
 static time_t		 warned;
 static uint64_t		 missed_logged;
 
@@ -114,11 +122,16 @@ index_rebuild(const char *dir)
 static void *
 index_main(void *arg)
 {
+	struct sched_param sp = { 0 };
 	struct itemq	 batch;
 	struct item	*it;
 	int		 n;
 
 	(void)arg;
+	/* CPU left over by the event loop: acknowledgements come first, a
+	 * full queue is the index's loss, counted. */
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		log_debug("index: no SCHED_IDLE for its thread");
 	for (;;) {
 		STAILQ_INIT(&batch);
 		pthread_mutex_lock(&mtx);
@@ -152,13 +165,17 @@ index_main(void *arg)
 	return NULL;
 }
 
+static void index_flush_cb(evutil_socket_t, short, void *);
+
 int
-index_start(void)
+index_start(struct event_base *base)
 {
 	int	rc;
 
 	if (!on)
 		return 0;
+	if ((flush_ev = event_new(base, -1, 0, index_flush_cb, NULL)) == NULL)
+		return -1;
 	if ((rc = pthread_create(&thread, NULL, index_main, NULL)) != 0) {
 		log_warnx("index: cannot start its thread: %s", strerror(rc));
 		return -1;
@@ -167,32 +184,81 @@ index_start(void)
 	return 0;
 }
 
-/* Queues an item; 0, or -1 when the queue is full (and bound says so). */
-static int
-index_push(struct item *it, int bound)
+/* Queues an item for the thread, past the bound when it is a must. */
+static void
+index_push(struct item *it)
 {
 	pthread_mutex_lock(&mtx);
-	if (bound && st.depth >= INDEX_QUEUE_MAX) {
-		st.missed++;
-		pthread_mutex_unlock(&mtx);
-		return -1;
-	}
 	STAILQ_INSERT_TAIL(&queue, it, entry);
 	st.depth++;
 	st.queued += it->kind == ITEM_RECORD;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&mtx);
-	return 0;
+}
+
+/* Logs the records not indexed, at most every INDEX_WARN_EVERY seconds. */
+static void
+index_warn(uint64_t missed)
+{
+	time_t	now = time(NULL);
+
+	if (now - warned < INDEX_WARN_EVERY || missed == missed_logged)
+		return;
+	log_warnx("index: queue full (%d records), %llu record(s) not indexed "
+	    "(%llu in all; the logs have them: labwatchctl reindex)",
+	    INDEX_QUEUE_MAX, (unsigned long long)(missed - missed_logged),
+	    (unsigned long long)missed);
+	missed_logged = missed;
+	warned = now;
+}
+
+/*
+ * End of a loop turn: the records of the turn go to the thread under one
+ * lock and one wakeup; what does not fit is dropped (not lab records).
+ */
+static void
+index_flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct itemq	 drop = STAILQ_HEAD_INITIALIZER(drop);
+	struct item	*it;
+	uint64_t	 missed;
+	int		 n = 0;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	pthread_mutex_lock(&mtx);
+	while ((it = STAILQ_FIRST(&local)) != NULL) {
+		STAILQ_REMOVE_HEAD(&local, entry);
+		if (st.depth >= INDEX_QUEUE_MAX && strcmp(it->host, "lab") != 0) {
+			st.missed++;
+			STAILQ_INSERT_TAIL(&drop, it, entry);
+			continue;
+		}
+		STAILQ_INSERT_TAIL(&queue, it, entry);
+		st.depth++;
+		st.queued++;
+		n++;
+	}
+	nlocal = 0;
+	if (n > 0)
+		pthread_cond_signal(&cond);
+	missed = st.missed;
+	pthread_mutex_unlock(&mtx);
+	while ((it = STAILQ_FIRST(&drop)) != NULL) {
+		STAILQ_REMOVE_HEAD(&drop, entry);
+		free(it->host);
+		free(it);
+	}
+	index_warn(missed);
 }
 
 void
 index_record(const char *host, const struct record *r)
 {
 	struct item	*it;
-	time_t		 now;
-	uint64_t	 missed;
 
-	if (!on)
+	if (!on || flush_ev == NULL)
 		return;
 	buf_reset(&enc);
 	wire_put_record(&enc, WIRE_RECORD, r);
@@ -201,22 +267,9 @@ index_record(const char *host, const struct record *r)
 	it->host = xstrdup(host);
 	it->len = enc.len - WIRE_HDR_LEN;
 	memcpy(it->data, enc.data + WIRE_HDR_LEN, it->len);
-	if (index_push(it, strcmp(host, "lab") != 0) == 0)
-		return;
-	free(it->host);
-	free(it);
-	now = time(NULL);
-	if (now - warned < INDEX_WARN_EVERY)
-		return;
-	pthread_mutex_lock(&mtx);
-	missed = st.missed;
-	pthread_mutex_unlock(&mtx);
-	log_warnx("index: queue full (%d records), %llu record(s) not indexed "
-	    "(%llu in all; the logs have them: labwatchctl reindex)",
-	    INDEX_QUEUE_MAX, (unsigned long long)(missed - missed_logged),
-	    (unsigned long long)missed);
-	missed_logged = missed;
-	warned = now;
+	STAILQ_INSERT_TAIL(&local, it, entry);
+	if (nlocal++ == 0)
+		event_active(flush_ev, EV_TIMEOUT, 1);
 }
 
 int
@@ -241,7 +294,8 @@ index_reindex(const char *dir, char *msg, size_t len)
 	it->kind = ITEM_REINDEX;
 	it->host = xstrdup(dir);
 	it->len = 0;
-	index_push(it, 0);
+	index_flush_cb(-1, 0, NULL);	/* what came before it, first */
+	index_push(it);
 	snprintf(msg, len, "rebuilding the index from %s", dir);
 	return 0;
 }
@@ -261,6 +315,11 @@ index_shutdown(void)
 
 	if (!on)
 		return;
+	if (flush_ev != NULL) {
+		index_flush_cb(-1, 0, NULL);
+		event_free(flush_ev);
+		flush_ev = NULL;
+	}
 	if (running) {
 		pthread_mutex_lock(&mtx);
 		stopping = 1;
@@ -269,8 +328,12 @@ index_shutdown(void)
 		pthread_join(thread, NULL);
 		running = 0;
 	}
-	while ((it = STAILQ_FIRST(&queue)) != NULL) {
-		STAILQ_REMOVE_HEAD(&queue, entry);
+	while ((it = STAILQ_FIRST(&queue)) != NULL ||
+	    (it = STAILQ_FIRST(&local)) != NULL) {
+		if (it == STAILQ_FIRST(&queue))
+			STAILQ_REMOVE_HEAD(&queue, entry);
+		else
+			STAILQ_REMOVE_HEAD(&local, entry);
 		free(it->host);
 		free(it);
 	}

@@ -10,6 +10,8 @@
 #ifndef LABWATCH_INDEX_H
 #define LABWATCH_INDEX_H
 
+#include <event2/event.h>
+
 #include <stdint.h>
 
 #include "record.h"
@@ -61,8 +63,11 @@ struct index_stats {
  */
 int	index_open(const char *, void (*)(const struct index_device *, void *),
 	    void *);
-/* Starts the writer thread (after daemon(3) and the privilege drop). */
-int	index_start(void);
+/*
+ * Starts the writer thread (after daemon(3) and the privilege drop); the
+ * loop hands it records once a turn.
+ */
+int	index_start(struct event_base *);
 /* From the event loop, never blocking: the record stored for host. */
 void	index_record(const char *, const struct record *);
 /*

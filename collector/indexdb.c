@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "format.h"
+#include "hostname.h"
 #include "indexdb.h"
 #include "log.h"
 #include "logline.h"
@@ -128,13 +129,27 @@ static const char *const sql[S_COUNT] = {
 	    "device_id = ?1",
 };
 
+#define SEEN_SLOTS	(2 * INDEX_BATCH_MAX)	/* hosts in one batch, x2 */
+
+/* A host's first and last record in this batch: hosts is written once. */
+struct seen {
+	char		host[HOSTNAME_MAX + 1];
+	char		event[RECORD_EVENT_MAX + 1];
+	int64_t		first, last;
+};
+
 struct indexdb {
+	struct seen	 seen[SEEN_SLOTS];
+	int		 nseen;
 	sqlite3		*db;
 	char		*path;
 	sqlite3_stmt	*st[S_COUNT];
 	struct buf	 line;
 	int		 in_tx;
 };
+
+static void	bind_text(sqlite3_stmt *, int, const char *);
+static int	indexdb_run(struct indexdb *, enum stmt);
 
 /* Runs SQL without results: 0, or -1 (logged). */
 static int
@@ -203,7 +218,8 @@ indexdb_open(const char *path)
 	/* The logs are the truth: a crash may lose the index's last batch,
 	 * never its consistency (WAL, synchronous NORMAL). */
 	if (indexdb_exec(x, "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF") == -1 ||
+	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
+	    "PRAGMA cache_size = -16384") == -1 ||
 	    indexdb_migrate(x) == -1)
 		goto bad;
 	for (i = 0; i < S_COUNT; i++)
@@ -298,11 +314,71 @@ indexdb_begin(struct indexdb *x)
 	x->in_tx = 0;
 }
 
+/* Writes what the batch saw of each host. */
+static void
+indexdb_seen_flush(struct indexdb *x)
+{
+	sqlite3_stmt	*q = x->st[S_HOST_SEEN];
+	struct seen	*h;
+	int		 i;
+
+	for (i = 0; i < SEEN_SLOTS && x->nseen > 0; i++) {
+		h = &x->seen[i];
+		if (h->host[0] == '\0')
+			continue;
+		bind_text(q, 1, h->host);
+		sqlite3_bind_int64(q, 2, h->first);
+		bind_text(q, 3, h->event);
+		indexdb_run(x, S_HOST_SEEN);
+		if (h->last != h->first) {
+			bind_text(q, 1, h->host);
+			sqlite3_bind_int64(q, 2, h->last);
+			bind_text(q, 3, h->event);
+			indexdb_run(x, S_HOST_SEEN);
+		}
+		h->host[0] = '\0';
+		x->nseen--;
+	}
+	x->nseen = 0;
+}
+
+/* Notes a record of host at ts (event ev) for indexdb_seen_flush. */
+static void
+indexdb_seen_note(struct indexdb *x, const char *host, int64_t ts,
+    const char *ev)
+{
+	uint32_t	 h = 2166136261u;
+	const char	*p;
+	struct seen	*e;
+
+	for (p = host; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (;; h++) {
+		e = &x->seen[h % SEEN_SLOTS];
+		if (e->host[0] == '\0') {
+			snprintf(e->host, sizeof(e->host), "%s", host);
+			e->first = e->last = ts;
+			snprintf(e->event, sizeof(e->event), "%s", ev);
+			x->nseen++;
+			return;
+		}
+		if (strcmp(e->host, host) == 0)
+			break;
+	}
+	if (ts < e->first)
+		e->first = ts;
+	if (ts >= e->last) {
+		e->last = ts;
+		snprintf(e->event, sizeof(e->event), "%s", ev);
+	}
+}
+
 void
 indexdb_commit(struct indexdb *x)
 {
 	if (!x->in_tx)
 		return;
+	indexdb_seen_flush(x);
 	if (sqlite3_exec(x->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_warnx("index %s: commit: %s", x->path,
 		    sqlite3_errmsg(x->db));
@@ -600,11 +676,14 @@ indexdb_apply(struct indexdb *x, const char *host, const struct record *r)
 			indexdb_mark(x, r);
 		return;
 	}
-	q = x->st[S_HOST_SEEN];
-	bind_text(q, 1, host);
-	sqlite3_bind_int64(q, 2, r->ts_us);
-	bind_text(q, 3, ev);
-	indexdb_run(x, S_HOST_SEEN);
+	/* Before the host's own row is changed (indexdb_host). */
+	if (strncmp(ev, "host.", 5) == 0 || strcmp(ev, "agent.start") == 0) {
+		bind_text(x->st[S_HOST_SEEN], 1, host);
+		sqlite3_bind_int64(x->st[S_HOST_SEEN], 2, r->ts_us);
+		bind_text(x->st[S_HOST_SEEN], 3, ev);
+		indexdb_run(x, S_HOST_SEEN);
+	} else
+		indexdb_seen_note(x, host, r->ts_us, ev);
 	if (strncmp(ev, "host.", 5) == 0 || strcmp(ev, "agent.start") == 0)
 		indexdb_host(x, host, ev, r);
 	else if (strcmp(ev, "net.device") == 0)

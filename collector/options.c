@@ -80,11 +80,11 @@ const struct opt collector_opts[] = {
 	  "last round; always does the fdatasync of each batch in the event "
 	  "loop; never acknowledges once written.", 0, NULL },
 	{ "index", 0, OPT_STR, C(index), "FILE|off", 0, 0, "",
-	  "The index, an SQLite database of hosts, devices, USB sessions and "
-	  "every record, written by a thread of its own. Empty (the default): "
-	  "index.db in the state folder; off turns it off. The logs stay the "
-	  "truth: labwatchctl reindex rebuilds it from them.", OPT_EMPTY_OK,
-	  NULL },
+	  "The index, an SQLite database (WAL) of hosts, devices, USB "
+	  "sessions and every record, written by a thread of its own that "
+	  "acknowledgements never wait for. Empty (the default): index.db in "
+	  "the state folder; off turns it off. The logs stay the truth: "
+	  "labwatchctl reindex rebuilds it from them.", OPT_EMPTY_OK, NULL },
 	{ "no-index", 0, OPT_FLAG, C(no_index), NULL, 0, 0, "no",
 	  "No index, as index off. Devices are then new to the lab when new "
 	  "since the collector started, and marks do not outlive it.", 0,
@@ -123,14 +123,17 @@ const struct opt collector_opts[] = {
 	  "pc03. The grid shows rows in the order given, and PCs in no row "
 	  "after them.", 0, check_room },
 	{ "alert", 0, OPT_LIST, C(alerts),
-	  "NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]", 0, 0, NULL,
+	  "NAME EVENT [FIELD=GLOB ...] [unknown] -> COMMAND [ARG ...]", 0, 0,
+	  NULL,
 	  "A rule: records that match run the command. EVENT and each GLOB "
 	  "are shell patterns, host=GLOB matches the host, and a list field "
-	  "matches when one of its items does. The command, an absolute "
+	  "matches when one of its items does; unknown matches only devices "
+	  "(mac, else device_id) not marked known. The command, an absolute "
 	  "path, runs without a shell with the record as JSON on its standard "
 	  "input and LABWATCH_ALERT, LABWATCH_HOST and LABWATCH_SUPPRESSED in "
 	  "its environment, e.g. alert sticks usb.add storage=true -> "
-	  "/usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
+	  "/usr/lib/labwatch/notify-pushover, or alert newbox lab.device.new "
+	  "unknown -> /usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
 	{ "alert-timeout", 0, OPT_INT, C(alert_timeout), "SECONDS", 1, 3600,
 	  "10", "An alert command still running after this long is killed.",
 	  0, NULL },

@@ -74,9 +74,26 @@ M1, M2, M3 = '02:00:5e:10:00:01', '02:00:5e:10:00:02', '02:00:5e:10:00:03'
 D1 = '00000000000000d1'
 
 
+SCRIPT = '''#!/bin/sh
+# An alert: the record's mac, one line.
+sed -n 's/.*"mac":"\\([^"]*\\)".*/\\1/p' >>"$1"
+'''
+
+
 def main():
     logdir, statedir = lwtest.tmpdir('lablogs'), lwtest.tmpdir('labstate')
-    coll = lwtest.start_collector(logdir=logdir, statedir=statedir)
+    d = lwtest.tmpdir('labalert')
+    script, fired = os.path.join(d, 'alert'), os.path.join(d, 'fired')
+    with open(script, 'w') as f:
+        f.write(SCRIPT)
+    os.chmod(script, 0o755)
+    lwtest.give_to_collector(d)
+    conf = os.path.join(d, 'collector.conf')
+    with open(conf, 'w') as f:
+        f.write('alert-interval 0\nalert unknowns net.device unknown -> '
+                '%s %s\n' % (script, fired))
+    coll = lwtest.start_collector(logdir=logdir, statedir=statedir,
+                                  extra=['--config', conf])
     index = os.path.join(statedir, 'index.db')
     pcs = {h: PC(coll, h) for h in ('pc01', 'pc02', 'pc03')}
 
@@ -111,6 +128,12 @@ def main():
     news = lab(coll, 'lab.device.new')
     check('known and ignored devices make no lab.device.new',
           len(news) == 1, news)
+    got = lwtest.wait_until(lambda: os.path.exists(fired) and
+                            open(fired).read().split(), 3)
+    check('an alert rule saying unknown: the unknown device fires it, the '
+          'known one does not (the ignored one does: not known)',
+          got and M1 in got and M1.upper() in got and M2 not in got and
+          M3 in got, got)
     marks = lab(coll, 'lab.mark')
     check('marks are logged with who set them', len(marks) == 2 and
           marks[0].get('note') == 'the printer' and
