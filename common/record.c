@@ -254,7 +254,8 @@ record_event_ok(const uint8_t *s, size_t len)
 int
 record_event_reserved(const uint8_t *s, size_t len)
 {
-	static const char *ns[] = { "host.", "lab.", "collector." };
+	static const char *ns[] = { "host.", "lab.", "collector.",
+	    "dashboard." };
 	size_t	i, n;
 
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
