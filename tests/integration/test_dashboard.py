@@ -245,6 +245,24 @@ def main():
                 '%.1f s' % (time.monotonic() - t0))
         b.screenshot(os.path.join(SHOTS, 'host.png'))
 
+        # Search: the record through the index's text search.
+        b.eval('location.hash = "#/search"; 1')
+        b.wait('document.querySelector("#search-form")')
+        search = ('(f => { f.q.value = "hello"; f.host.value = "pc03"; '
+                  'f.requestSubmit(); return 1; })'
+                  '(document.querySelector("#search-form"))')
+        hit = ('[...document.querySelectorAll("#results td")].some(td => '
+               'td.textContent === "test.dashboard")')
+        found = False
+        for _ in range(10):		# the index writes in batches
+            b.eval(search)
+            if b.wait(hit, 0.5):
+                found = True
+                break
+        T.check('the search page finds the record by a word of it', found,
+                b.eval('document.querySelector("#search-note").textContent'))
+        b.screenshot(os.path.join(SHOTS, 'search.png'))
+
         # A new device: lab.device.new reaches the devices page.
         b.eval('location.hash = "#/devices"; 1')
         b.wait('document.querySelector("#devices")')
