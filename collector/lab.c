@@ -80,7 +80,7 @@ struct stick {
 	int64_t		 ts;
 };
 
-/* A USB session in progress: "HOST SESSION". */
+/* A USB session in progress: "HOST DEVICE_ID". */
 struct sess {
 	struct hent	 h;
 	char		 pc[HOSTNAME_MAX + 1];
@@ -409,11 +409,18 @@ lab_usb(const char *host, const char *ev, const struct record *r)
 	if (did[0] == '\0')
 		return;
 	record_get_str(r, "usb_session", id, sizeof(id));
-	/* Agents before usb_session: one session per device and PC. */
-	snprintf(key, sizeof(key), "%s %s", host, id[0] != '\0' ? id : did);
+	/*
+	 * One session per device and PC: a usb.add with another id (the
+	 * agent restarted, its usb.remove never came) starts it afresh, so
+	 * sessions never pile up.  Agents before usb_session: no id.
+	 */
+	snprintf(key, sizeof(key), "%s %s", host, did);
 	s = ht_find(&sessions, key);
-	if (s == NULL && strcmp(ev, "usb.remove") != 0 &&
-	    (s = ht_add(&sessions, key, sizeof(*s))) != NULL) {
+	if (s != NULL && strcmp(ev, "usb.add") == 0 && strcmp(s->id, id) != 0)
+		memset((char *)s + sizeof(s->h), 0, sizeof(*s) - sizeof(s->h));
+	else if (s == NULL && strcmp(ev, "usb.remove") != 0)
+		s = ht_add(&sessions, key, sizeof(*s));
+	if (s != NULL && s->pc[0] == '\0') {
 		snprintf(s->pc, sizeof(s->pc), "%s", host);
 		snprintf(s->id, sizeof(s->id), "%s", id);
 		snprintf(s->device_id, sizeof(s->device_id), "%s", did);
