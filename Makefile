@@ -53,7 +53,8 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/index.c collector/indexdb.c collector/index_schema.c \
 	collector/logline.c \
 	collector/http.c collector/api.c collector/live.c collector/json.c \
-	collector/users.c collector/reader.c collector/www.c
+	collector/users.c collector/reader.c collector/www.c \
+	collector/cookie.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -63,7 +64,8 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_logline test_json test_users
+		  test_alertrule test_logline test_json test_users \
+		  test_cookie
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
@@ -72,6 +74,7 @@ TEST_OBJS_alertrule = $(B)/collector/alertrule.o
 TEST_OBJS_logline = $(B)/collector/logline.o
 TEST_OBJS_json = $(B)/collector/json.o
 TEST_OBJS_users = $(B)/collector/users.o
+TEST_OBJS_cookie = $(B)/collector/cookie.o
 $(B)/tests/test_users: LDLIBS += -lcrypt
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o

@@ -4,14 +4,11 @@
  * limits, the embedded page, logins, session cookies and CSRF tokens,
  * roles; api.c answers the API, live.c streams.  See http.h.
  *
- * A session cookie is NAME:EXPIRY:NONCE:MAC, the MAC an HMAC-SHA256 with
- * a key kept in the state folder (http.key), so sessions outlive a
- * collector restart, over the account's password hash too, so a new
- * password ends the old sessions; the account and its role are looked up
- * on every request, so a changed or removed account counts at once.  A
- * logout is remembered (in memory) until the cookie would expire.  The CSRF token is an HMAC
- * of the cookie: the page gets it from POST /api/login or GET
- * /api/session and sends it in X-CSRF-Token with every POST.
+ * Session cookies and CSRF tokens are cookie.c's, under a key kept in the
+ * state folder (http.key); the account and its role are looked up on
+ * every request, so a changed or removed account counts at once.  The
+ * page gets the CSRF token from POST /api/login or GET /api/session and
+ * sends it in X-CSRF-Token with every POST.
  */
 #include <sys/stat.h>
 
@@ -39,6 +36,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cookie.h"
 #include "escape.h"
 #include "http.h"
 #include "json.h"
@@ -51,11 +49,6 @@
 #include "www.h"
 #include "xmalloc.h"
 
-#define COOKIE_NAME	"labwatch_session"
-#define SESSION_SECONDS	(12 * 3600)
-#define KEY_LEN		32
-#define MAC_HEX		64
-#define CSRF_HEX	32
 #define HEADERS_MAX	8192		/* bytes of request headers */
 #define LOGIN_FAILS	5		/* per address and window ... */
 #define LOGIN_WINDOW	60		/* ... of seconds */
@@ -67,18 +60,9 @@ static struct {
 	struct event_base	*base;
 	SSL_CTX			*ssl;
 	const struct tls_files	*tls;
-	uint8_t			 key[KEY_LEN];
 	int			 pending;	/* logins being checked */
 	int			 secure;	/* HTTPS */
 } h;
-
-/* Logged-out cookies (lost at a restart; they expire anyway). */
-#define REVOKED_MAX	256
-static struct revoked {
-	long long	until;
-	char		nonce[17];
-} revoked[REVOKED_MAX];
-static size_t	nrevoked;
 
 /* Failed logins per address, for the rate limit. */
 static struct limit {
@@ -128,189 +112,64 @@ http_addr_loopback(const char *addr)
 	    IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-static void
-hex(char *out, const uint8_t *in, size_t n)
-{
-	static const char	digits[] = "0123456789abcdef";
-	size_t			i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* HMAC-SHA256 of what with the cookie key, in hex (65 bytes). */
-static void
-http_mac(const char *what, size_t len, char out[MAC_HEX + 1])
-{
-	uint8_t		md[EVP_MAX_MD_SIZE];
-	unsigned	mdlen = 0;
-
-	HMAC(EVP_sha256(), h.key, KEY_LEN, (const uint8_t *)what, len, md,
-	    &mdlen);
-	hex(out, md, 32);
-}
-
 /* The cookie key: read from the state folder, made on first use. */
 static int
 http_key(const char *state_dir)
 {
+	uint8_t	key[COOKIE_KEY_LEN];
 	char	path[4096];
-	int	fd;
+	int	fd, r = -1;
 	ssize_t	n;
 
 	snprintf(path, sizeof(path), "%s/http.key", state_dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, h.key, KEY_LEN);
+		n = read(fd, key, sizeof(key));
 		close(fd);
-		if (n == KEY_LEN)
-			return 0;
+		if (n == (ssize_t)sizeof(key)) {
+			r = 0;
+			goto done;
+		}
 		log_warnx("%s: short, making a new key", path);
 	}
-	if (RAND_bytes(h.key, KEY_LEN) != 1) {
+	if (RAND_bytes(key, sizeof(key)) != 1) {
 		log_warnx("dashboard: no random bytes for the cookie key");
 		return -1;
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || write(fd, h.key, KEY_LEN) != KEY_LEN) {
+	    0600)) == -1 || write(fd, key, sizeof(key)) !=
+	    (ssize_t)sizeof(key))
 		log_warn("%s", path);
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	else
+		r = 0;
+	if (fd != -1)
+		close(fd);
+done:
+	if (r == 0)
+		cookie_set_key(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	return r;
 }
 
 /*
- * The MAC of a cookie's NAME:EXPIRY:NONCE, bound to the account's password
- * hash: a new password ends every session of the old one.
- */
-static void
-cookie_mac(const char *cookie, size_t len, const struct user *u,
-    char out[MAC_HEX + 1])
-{
-	char	buf[512];
-	int	n;
-
-	n = snprintf(buf, sizeof(buf), "%.*s\n%s", (int)len, cookie, u->hash);
-	http_mac(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n :
-	    sizeof(buf) - 1, out);
-	OPENSSL_cleanse(buf, sizeof(buf));
-}
-
-/* The session cookie's value for an account. */
-static void
-cookie_make(const struct user *u, char *out, size_t size)
-{
-	uint8_t	nonce[8];
-	char	nhex[17], mac[MAC_HEX + 1];
-	int	n;
-
-	RAND_bytes(nonce, sizeof(nonce));
-	hex(nhex, nonce, sizeof(nonce));
-	n = snprintf(out, size, "%s:%lld:%s", u->name,
-	    (long long)time(NULL) + SESSION_SECONDS, nhex);
-	cookie_mac(out, (size_t)n, u, mac);
-	snprintf(out + n, size - (size_t)n, ":%s", mac);
-}
-
-/* A logged-out cookie's nonce, until it would have expired anyway. */
-static void
-cookie_revoke(const char *cookie)
-{
-	const char	*c1 = strchr(cookie, ':'), *c2;
-	struct revoked	*r = &revoked[nrevoked++ % REVOKED_MAX];
-
-	if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
-		return;
-	r->until = strtoll(c1 + 1, NULL, 10);
-	snprintf(r->nonce, sizeof(r->nonce), "%.16s", c2 + 1);
-}
-
-static int
-cookie_revoked(const char *nonce, long long exp)
-{
-	size_t	i;
-
-	for (i = 0; i < REVOKED_MAX; i++)
-		if (revoked[i].until == exp &&
-		    strncmp(revoked[i].nonce, nonce, 16) == 0)
-			return 1;
-	return 0;
-}
-
-/* The CSRF token of a cookie value. */
-static void
-csrf_of(const char *cookie, char out[CSRF_HEX + 1])
-{
-	char	buf[512], mac[MAC_HEX + 1];
-	int	n;
-
-	n = snprintf(buf, sizeof(buf), "csrf:%s", cookie);
-	http_mac(buf, (size_t)n, mac);
-	memcpy(out, mac, CSRF_HEX);
-	out[CSRF_HEX] = '\0';
-}
-
-/* Finds our cookie in a Cookie header: its value into out, or -1. */
-static int
-cookie_find(const char *hdr, char *out, size_t size)
-{
-	const char	*p = hdr, *v;
-	size_t		 len;
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == ';')
-			p++;
-		if (strncmp(p, COOKIE_NAME "=", sizeof(COOKIE_NAME)) == 0) {
-			v = p + sizeof(COOKIE_NAME);
-			len = strcspn(v, "; ");
-			if (len == 0 || len >= size)
-				return -1;
-			memcpy(out, v, len);
-			out[len] = '\0';
-			return 0;
-		}
-		p = strchr(p, ';');
-	}
-	return -1;
-}
-
-/*
- * The account a request's cookie names, when the account still exists,
- * the MAC holds (with its password hash), the cookie has not expired and
- * was not logged out; its value into cookie.
+ * The account a request's cookie names, when the account still exists
+ * and the cookie is good for it; the value into cookie.
  */
 static int
 http_session(struct evhttp_request *req, struct http_who *who,
     char *cookie, size_t size)
 {
 	const char	*hdr;
-	char		*c1, *c2, *c3, mac[MAC_HEX + 1], name[USER_NAME_MAX + 1];
-	long long	 exp;
+	char		 name[USER_NAME_MAX + 1];
 
 	hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Cookie");
-	if (hdr == NULL || cookie_find(hdr, cookie, size) == -1)
+	if (hdr == NULL || cookie_find(hdr, cookie, size) == -1 ||
+	    cookie_name(cookie, name) == -1)
 		return -1;
-	if ((c1 = strchr(cookie, ':')) == NULL || c1 - cookie >
-	    USER_NAME_MAX || (c2 = strchr(c1 + 1, ':')) == NULL ||
-	    (c3 = strchr(c2 + 1, ':')) == NULL || strlen(c3 + 1) != MAC_HEX)
-		return -1;
-	memcpy(name, cookie, (size_t)(c1 - cookie));
-	name[c1 - cookie] = '\0';
 	users_refresh();
 	if (users_find(name, &who->u) == -1)
 		return -1;
-	cookie_mac(cookie, (size_t)(c3 - cookie), &who->u, mac);
-	if (CRYPTO_memcmp(mac, c3 + 1, MAC_HEX) != 0)
-		return -1;
-	exp = strtoll(c1 + 1, NULL, 10);
-	return exp < (long long)time(NULL) || cookie_revoked(c2 + 1, exp) ?
-	    -1 : 0;
+	return cookie_check(cookie, &who->u, time(NULL));
 }
 
 static void
@@ -496,7 +355,7 @@ http_session_reply(struct evhttp_request *req, const struct user *u,
 	char		csrf[CSRF_HEX + 1];
 	struct buf	b;
 
-	csrf_of(cookie, csrf);
+	cookie_csrf(cookie, csrf);
 	buf_init(&b);
 	buf_add_str(&b, "{\"user\":");
 	escape_json(&b, (const uint8_t *)u->name, strlen(u->name));
@@ -544,10 +403,10 @@ login_done(struct reader_job *job, int cancelled)
 	if (req != NULL && !l->ok)
 		http_reply_error(req, 401, "wrong name or password");
 	else if (req != NULL) {
-		cookie_make(&l->u, cookie, sizeof(cookie));
+		cookie_make(&l->u, time(NULL), cookie, sizeof(cookie));
 		snprintf(hdr, sizeof(hdr), COOKIE_NAME "=%s; Path=/; Max-Age="
 		    "%d; HttpOnly; Secure; SameSite=Strict", cookie,
-		    SESSION_SECONDS);
+		    COOKIE_SECONDS);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Set-Cookie", hdr);
 		http_session_reply(req, &l->u, cookie);
@@ -651,7 +510,7 @@ http_api(struct evhttp_request *req, const char *path, int post,
     const struct evhttp_uri *uri)
 {
 	struct http_who	 who;
-	char		 cookie[256], csrf[CSRF_HEX + 1];
+	char		 cookie[COOKIE_MAX], csrf[CSRF_HEX + 1];
 	const char	*tok;
 	struct evbuffer	*in;
 
@@ -664,7 +523,7 @@ http_api(struct evhttp_request *req, const char *path, int post,
 	if (post) {
 		tok = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "X-CSRF-Token");
-		csrf_of(cookie, csrf);
+		cookie_csrf(cookie, csrf);
 		if (tok == NULL || strlen(tok) != CSRF_HEX ||
 		    CRYPTO_memcmp(tok, csrf, CSRF_HEX) != 0) {
 			log_warnx("dashboard: %s from %s: POST %s without a "
@@ -872,5 +731,4 @@ http_shutdown(void)
 	if (h.ssl != NULL)
 		SSL_CTX_free(h.ssl);
 	h.ssl = NULL;
-	OPENSSL_cleanse(h.key, sizeof(h.key));
 }
