@@ -73,8 +73,24 @@ index_open(const char *path, void (*cb)(const struct index_device *, void *),
 	return 0;
 }
 
-/* Writes a batch of items in one transaction; frees them. */
-static void
+/* Frees the items, counting them as missed; how many. */
+static uint64_t
+index_drop(struct itemq *q)
+{
+	struct item	*it;
+	uint64_t	 n = 0;
+
+	while ((it = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
+		n += it->kind == ITEM_RECORD;
+		free(it->host);
+		free(it);
+	}
+	return n;
+}
+
+/* Writes a batch of items in one transaction; frees them.  -1: not. */
+static int
 index_write(struct itemq *batch)
 {
 	struct item	*it;
@@ -82,8 +98,14 @@ index_write(struct itemq *batch)
 	const char	*err;
 	uint64_t	 n = 0;
 
+	if (indexdb_begin(db) == -1) {
+		n = index_drop(batch);
+		pthread_mutex_lock(&mtx);
+		st.missed += n;
+		pthread_mutex_unlock(&mtx);
+		return -1;
+	}
 	record_init(&r);
-	indexdb_begin(db);
 	while ((it = STAILQ_FIRST(batch)) != NULL) {
 		STAILQ_REMOVE_HEAD(batch, entry);
 		if (wire_get_record(it->data, it->len, &r, &err) == 0) {
@@ -102,6 +124,7 @@ index_write(struct itemq *batch)
 	st.indexed += n;
 	st.batches++;
 	pthread_mutex_unlock(&mtx);
+	return 0;
 }
 
 static void
@@ -160,7 +183,16 @@ index_main(void *arg)
 		}
 		st.depth -= n;
 		pthread_mutex_unlock(&mtx);
-		index_write(&batch);
+		if (index_write(&batch) == -1) {
+			/* Stopping, the database still locked: the rest
+			 * stays in the logs only. */
+			pthread_mutex_lock(&mtx);
+			if (stopping) {
+				st.missed += index_drop(&queue);
+				st.depth = 0;
+			}
+			pthread_mutex_unlock(&mtx);
+		}
 	}
 	return NULL;
 }
@@ -311,8 +343,6 @@ index_stats(struct index_stats *out)
 void
 index_shutdown(void)
 {
-	struct item	*it;
-
 	if (!on)
 		return;
 	if (flush_ev != NULL) {
@@ -321,6 +351,7 @@ index_shutdown(void)
 		flush_ev = NULL;
 	}
 	if (running) {
+		indexdb_hurry(db);
 		pthread_mutex_lock(&mtx);
 		stopping = 1;
 		pthread_cond_signal(&cond);
@@ -328,15 +359,8 @@ index_shutdown(void)
 		pthread_join(thread, NULL);
 		running = 0;
 	}
-	while ((it = STAILQ_FIRST(&queue)) != NULL ||
-	    (it = STAILQ_FIRST(&local)) != NULL) {
-		if (it == STAILQ_FIRST(&queue))
-			STAILQ_REMOVE_HEAD(&queue, entry);
-		else
-			STAILQ_REMOVE_HEAD(&local, entry);
-		free(it->host);
-		free(it);
-	}
+	index_drop(&queue);
+	index_drop(&local);
 	indexdb_close(db);
 	db = NULL;
 	buf_free(&enc);
