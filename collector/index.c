@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The index's queue and writer thread.  The event loop copies each record
- * (as its wire encoding) onto a list of its own, and once a loop turn
- * hands that list to a bounded queue under one lock and one wakeup; the
+ * The index's queue and writer thread.  The event loop appends each record
+ * (its wire encoding) to a buffer of the turn, and once a loop turn hands
+ * that buffer to a bounded queue under one lock and one wakeup; the
  * thread (SCHED_IDLE: the loop's leftover CPU) takes up to INDEX_BATCH_MAX
  * records at a time and writes them in one transaction (indexdb.c).  The
  * loop never waits on the database: a full queue drops the record from the
@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "hostname.h"
 #include "index.h"
 #include "indexdb.h"
 #include "log.h"
@@ -29,32 +30,35 @@
 
 #define INDEX_WARN_EVERY	10	/* seconds between "queue full" logs */
 
-enum item_kind {
-	ITEM_RECORD,
-	ITEM_REINDEX,
+enum chunk_kind {
+	CHUNK_RECORDS,
+	CHUNK_REINDEX,
 };
 
-struct item {
-	STAILQ_ENTRY(item)	 entry;
-	enum item_kind		 kind;
-	char			*host;		/* or the log folder */
-	size_t			 len;
-	uint8_t			 data[];	/* the RECORD payload */
+/*
+ * The records of one loop turn, back to back: host length (2 bytes, big
+ * endian), host, frame length (4 bytes), the RECORD frame.  Or a rebuild.
+ */
+struct chunk {
+	STAILQ_ENTRY(chunk)	 entry;
+	enum chunk_kind		 kind;
+	int			 n;		/* records */
+	int			 must;		/* lab records: never dropped */
+	struct buf		 b;
+	char			*dir;		/* CHUNK_REINDEX */
 };
 
-STAILQ_HEAD(itemq, item);
+STAILQ_HEAD(chunkq, chunk);
 
-static struct itemq	 queue = STAILQ_HEAD_INITIALIZER(queue);
+static struct chunkq	 queue = STAILQ_HEAD_INITIALIZER(queue);
 static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 cond = PTHREAD_COND_INITIALIZER;
 static pthread_t	 thread;
 static int		 running, stopping, on;
 static struct indexdb	*db;
 static struct index_stats st;		/* under mtx */
-static struct buf	 enc;		/* the loop's encoding buffer */
-static struct itemq	 local = STAILQ_HEAD_INITIALIZER(local);
-static int		 nlocal;	/* items in local */
-static struct event	*flush_ev;	/* hands local over, once a turn */
+static struct chunk	*turn[2];	/* this turn's records, lab's */
+static struct event	*flush_ev;	/* hands them over, once a turn */
 static time_t		 warned;
 static uint64_t		 missed_logged;
 
@@ -69,32 +73,87 @@ index_open(const char *path, void (*cb)(const struct index_device *, void *),
 	indexdb_devices(db, cb, arg);
 	on = 1;
 	st.on = 1;
-	buf_init(&enc);
 	return 0;
 }
 
-/* Writes a batch of items in one transaction; frees them. */
 static void
-index_write(struct itemq *batch)
+chunk_free(struct chunk *c)
 {
-	struct item	*it;
-	struct record	 r;
-	const char	*err;
+	buf_free(&c->b);
+	free(c->dir);
+	free(c);
+}
+
+/* Frees the chunks; how many records they held. */
+static uint64_t
+index_drop(struct chunkq *q)
+{
+	struct chunk	*c;
 	uint64_t	 n = 0;
 
-	record_init(&r);
-	indexdb_begin(db);
-	while ((it = STAILQ_FIRST(batch)) != NULL) {
-		STAILQ_REMOVE_HEAD(batch, entry);
-		if (wire_get_record(it->data, it->len, &r, &err) == 0) {
-			r.host = it->host;
-			indexdb_apply(db, it->host, &r);
+	while ((c = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
+		n += (uint64_t)c->n;
+		chunk_free(c);
+	}
+	return n;
+}
+
+/* Applies the records of a chunk; how many decoded. */
+static uint64_t
+index_apply(const struct chunk *c, struct record *r)
+{
+	const uint8_t	*p = c->b.data, *end = p + c->b.len;
+	char		 host[HOSTNAME_MAX + 1];
+	const char	*err;
+	size_t		 hlen, flen;
+	uint64_t	 n = 0;
+
+	while (end - p >= 6) {
+		hlen = (size_t)p[0] << 8 | p[1];
+		if (hlen > HOSTNAME_MAX || (size_t)(end - p) < 6 + hlen)
+			break;
+		memcpy(host, p + 2, hlen);
+		host[hlen] = '\0';
+		p += 2 + hlen;
+		flen = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
+		    (size_t)p[2] << 8 | p[3];
+		p += 4;
+		if (flen < WIRE_HDR_LEN || (size_t)(end - p) < flen)
+			break;
+		if (wire_get_record(p + WIRE_HDR_LEN, flen - WIRE_HDR_LEN, r,
+		    &err) == 0) {
+			r->host = host;
+			indexdb_apply(db, host, r);
 			n++;
 		} else
 			log_warnx("index: %s: cannot decode a record: %s",
-			    it->host, err);
-		free(it->host);
-		free(it);
+			    host, err);
+		p += flen;
+	}
+	return n;
+}
+
+/* Writes chunks of records in one transaction; frees them.  -1: not. */
+static int
+index_write(struct chunkq *batch)
+{
+	struct chunk	*c;
+	struct record	 r;
+	uint64_t	 n = 0;
+
+	if (indexdb_begin(db) == -1) {
+		n = index_drop(batch);
+		pthread_mutex_lock(&mtx);
+		st.missed += n;
+		pthread_mutex_unlock(&mtx);
+		return -1;
+	}
+	record_init(&r);
+	while ((c = STAILQ_FIRST(batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(batch, entry);
+		n += index_apply(c, &r);
+		chunk_free(c);
 	}
 	indexdb_commit(db);
 	record_free(&r);
@@ -102,6 +161,7 @@ index_write(struct itemq *batch)
 	st.indexed += n;
 	st.batches++;
 	pthread_mutex_unlock(&mtx);
+	return 0;
 }
 
 static void
@@ -123,8 +183,8 @@ static void *
 index_main(void *arg)
 {
 	struct sched_param sp = { 0 };
-	struct itemq	 batch;
-	struct item	*it;
+	struct chunkq	 batch;
+	struct chunk	*c;
 	int		 n;
 
 	(void)arg;
@@ -142,25 +202,33 @@ index_main(void *arg)
 			break;
 		}
 		/* A rebuild runs alone, records queued before it first. */
-		it = STAILQ_FIRST(&queue);
-		if (it->kind == ITEM_REINDEX) {
+		c = STAILQ_FIRST(&queue);
+		if (c->kind == CHUNK_REINDEX) {
 			STAILQ_REMOVE_HEAD(&queue, entry);
-			st.depth--;
 			pthread_mutex_unlock(&mtx);
-			index_rebuild(it->host);
-			free(it->host);
-			free(it);
+			index_rebuild(c->dir);
+			chunk_free(c);
 			continue;
 		}
+		/* Whole turns, up to about INDEX_BATCH_MAX records. */
 		for (n = 0; n < INDEX_BATCH_MAX &&
-		    (it = STAILQ_FIRST(&queue)) != NULL &&
-		    it->kind == ITEM_RECORD; n++) {
+		    (c = STAILQ_FIRST(&queue)) != NULL &&
+		    c->kind == CHUNK_RECORDS; n += c->n) {
 			STAILQ_REMOVE_HEAD(&queue, entry);
-			STAILQ_INSERT_TAIL(&batch, it, entry);
+			STAILQ_INSERT_TAIL(&batch, c, entry);
 		}
 		st.depth -= n;
 		pthread_mutex_unlock(&mtx);
-		index_write(&batch);
+		if (index_write(&batch) == -1) {
+			/* Stopping, the database still locked: the rest
+			 * stays in the logs only. */
+			pthread_mutex_lock(&mtx);
+			if (stopping) {
+				st.missed += index_drop(&queue);
+				st.depth = 0;
+			}
+			pthread_mutex_unlock(&mtx);
+		}
 	}
 	return NULL;
 }
@@ -184,18 +252,6 @@ index_start(struct event_base *base)
 	return 0;
 }
 
-/* Queues an item for the thread, past the bound when it is a must. */
-static void
-index_push(struct item *it)
-{
-	pthread_mutex_lock(&mtx);
-	STAILQ_INSERT_TAIL(&queue, it, entry);
-	st.depth++;
-	st.queued += it->kind == ITEM_RECORD;
-	pthread_cond_signal(&cond);
-	pthread_mutex_unlock(&mtx);
-}
-
 /* Logs the records not indexed, at most every INDEX_WARN_EVERY seconds. */
 static void
 index_warn(uint64_t missed)
@@ -213,69 +269,73 @@ index_warn(uint64_t missed)
 }
 
 /*
- * End of a loop turn: the records of the turn go to the thread under one
- * lock and one wakeup; what does not fit is dropped (not lab records).
+ * End of a loop turn: its records go to the thread under one lock and one
+ * wakeup, or, when the queue is full, are dropped (not lab records).
  */
 static void
 index_flush_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct itemq	 drop = STAILQ_HEAD_INITIALIZER(drop);
-	struct item	*it;
+	struct chunk	*c, *drop = NULL;
 	uint64_t	 missed;
-	int		 n = 0;
+	int		 i, signal = 0;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
 	pthread_mutex_lock(&mtx);
-	while ((it = STAILQ_FIRST(&local)) != NULL) {
-		STAILQ_REMOVE_HEAD(&local, entry);
-		if (st.depth >= INDEX_QUEUE_MAX && strcmp(it->host, "lab") != 0) {
-			st.missed++;
-			STAILQ_INSERT_TAIL(&drop, it, entry);
+	for (i = 0; i < 2; i++) {
+		if ((c = turn[i]) == NULL)
+			continue;
+		turn[i] = NULL;
+		if (!c->must && st.depth + c->n > INDEX_QUEUE_MAX) {
+			st.missed += (uint64_t)c->n;
+			drop = c;
 			continue;
 		}
-		STAILQ_INSERT_TAIL(&queue, it, entry);
-		st.depth++;
-		st.queued++;
-		n++;
+		STAILQ_INSERT_TAIL(&queue, c, entry);
+		st.depth += c->n;
+		st.queued += (uint64_t)c->n;
+		signal = 1;
 	}
-	nlocal = 0;
-	if (n > 0)
+	if (signal)
 		pthread_cond_signal(&cond);
 	missed = st.missed;
 	pthread_mutex_unlock(&mtx);
-	while ((it = STAILQ_FIRST(&drop)) != NULL) {
-		STAILQ_REMOVE_HEAD(&drop, entry);
-		free(it->host);
-		free(it);
-	}
+	if (drop != NULL)
+		chunk_free(drop);
 	index_warn(missed);
 }
 
 void
 index_record(const char *host, const struct record *r)
 {
-	struct item	*it;
+	struct chunk	*c;
+	size_t		 hlen = strlen(host), off;
+	int		 must = strcmp(host, "lab") == 0;
 
-	if (!on || flush_ev == NULL)
+	if (!on || flush_ev == NULL || hlen > HOSTNAME_MAX)
 		return;
-	buf_reset(&enc);
-	wire_put_record(&enc, WIRE_RECORD, r);
-	it = xmalloc(sizeof(*it) + enc.len - WIRE_HDR_LEN);
-	it->kind = ITEM_RECORD;
-	it->host = xstrdup(host);
-	it->len = enc.len - WIRE_HDR_LEN;
-	memcpy(it->data, enc.data + WIRE_HDR_LEN, it->len);
-	STAILQ_INSERT_TAIL(&local, it, entry);
-	if (nlocal++ == 0)
-		event_active(flush_ev, EV_TIMEOUT, 1);
+	if ((c = turn[must]) == NULL) {
+		c = turn[must] = xcalloc(1, sizeof(*c));
+		c->kind = CHUNK_RECORDS;
+		c->must = must;
+		buf_init(&c->b);
+		if (turn[!must] == NULL)
+			event_active(flush_ev, EV_TIMEOUT, 1);
+	}
+	buf_add_u16(&c->b, (uint16_t)hlen);
+	buf_add(&c->b, host, hlen);
+	off = c->b.len;
+	buf_add_u32(&c->b, 0);
+	wire_put_record(&c->b, WIRE_RECORD, r);
+	buf_set_u32(&c->b, off, (uint32_t)(c->b.len - off - 4));
+	c->n++;
 }
 
 int
 index_reindex(const char *dir, char *msg, size_t len)
 {
-	struct item	*it;
+	struct chunk	*c;
 
 	if (!on || !running) {
 		snprintf(msg, len, "the index is off (--no-index)");
@@ -290,12 +350,15 @@ index_reindex(const char *dir, char *msg, size_t len)
 	st.reindexing = 1;
 	st.reindex_msg[0] = '\0';
 	pthread_mutex_unlock(&mtx);
-	it = xmalloc(sizeof(*it));
-	it->kind = ITEM_REINDEX;
-	it->host = xstrdup(dir);
-	it->len = 0;
+	c = xcalloc(1, sizeof(*c));
+	c->kind = CHUNK_REINDEX;
+	c->dir = xstrdup(dir);
+	buf_init(&c->b);
 	index_flush_cb(-1, 0, NULL);	/* what came before it, first */
-	index_push(it);
+	pthread_mutex_lock(&mtx);
+	STAILQ_INSERT_TAIL(&queue, c, entry);
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&mtx);
 	snprintf(msg, len, "rebuilding the index from %s", dir);
 	return 0;
 }
@@ -311,8 +374,6 @@ index_stats(struct index_stats *out)
 void
 index_shutdown(void)
 {
-	struct item	*it;
-
 	if (!on)
 		return;
 	if (flush_ev != NULL) {
@@ -321,6 +382,7 @@ index_shutdown(void)
 		flush_ev = NULL;
 	}
 	if (running) {
+		indexdb_hurry(db);
 		pthread_mutex_lock(&mtx);
 		stopping = 1;
 		pthread_cond_signal(&cond);
@@ -328,17 +390,8 @@ index_shutdown(void)
 		pthread_join(thread, NULL);
 		running = 0;
 	}
-	while ((it = STAILQ_FIRST(&queue)) != NULL ||
-	    (it = STAILQ_FIRST(&local)) != NULL) {
-		if (it == STAILQ_FIRST(&queue))
-			STAILQ_REMOVE_HEAD(&queue, entry);
-		else
-			STAILQ_REMOVE_HEAD(&local, entry);
-		free(it->host);
-		free(it);
-	}
+	index_drop(&queue);
 	indexdb_close(db);
 	db = NULL;
-	buf_free(&enc);
 	on = 0;
 }

@@ -146,6 +146,7 @@ struct indexdb {
 	sqlite3_stmt	*st[S_COUNT];
 	struct buf	 line;
 	int		 in_tx;
+	int		 tries;		/* BEGIN attempts (atomic) */
 };
 
 static void	bind_text(sqlite3_stmt *, int, const char *);
@@ -207,6 +208,7 @@ indexdb_open(const char *path)
 	int		 i;
 
 	x->path = xstrdup(path);
+	x->tries = BUSY_TRIES;
 	buf_init(&x->line);
 	if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
@@ -293,16 +295,16 @@ indexdb_devices(struct indexdb *x,
 	sqlite3_finalize(q);
 }
 
-void
+int
 indexdb_begin(struct indexdb *x)
 {
 	int	i, rc;
 
-	for (i = 0; i < BUSY_TRIES; i++) {
+	for (i = 0; i < __atomic_load_n(&x->tries, __ATOMIC_RELAXED); i++) {
 		rc = sqlite3_exec(x->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {
 			x->in_tx = 1;
-			return;
+			return 0;
 		}
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			break;
@@ -312,6 +314,7 @@ indexdb_begin(struct indexdb *x)
 	log_warnx("index %s: cannot begin: %s; this batch is not indexed",
 	    x->path, sqlite3_errmsg(x->db));
 	x->in_tx = 0;
+	return -1;
 }
 
 /* Writes what the batch saw of each host. */
@@ -371,6 +374,12 @@ indexdb_seen_note(struct indexdb *x, const char *host, int64_t ts,
 		e->last = ts;
 		snprintf(e->event, sizeof(e->event), "%s", ev);
 	}
+}
+
+void
+indexdb_hurry(struct indexdb *x)
+{
+	__atomic_store_n(&x->tries, 1, __ATOMIC_RELAXED);
 }
 
 void
