@@ -53,7 +53,12 @@ COLLECTOR_SRCS = collector/collector.c collector/options.c \
 	collector/metrics.c collector/alert.c collector/alertrule.c \
 	collector/hostnet.c collector/wake.c collector/forward.c \
 	collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
-	collector/fwd_kafka.c
+	collector/fwd_kafka.c collector/lab.c \
+	collector/index.c collector/indexdb.c collector/index_schema.c \
+	collector/logline.c \
+	collector/http.c collector/api.c collector/live.c collector/json.c \
+	collector/users.c collector/reader.c collector/www.c \
+	collector/cookie.c
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(B)/%.o)
 AGENT_OBJS	= $(AGENT_SRCS:%.c=$(B)/%.o)
@@ -63,13 +68,19 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_rbuf test_recover test_spool test_usbid test_mountinfo \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
-		  test_alertrule test_addr test_ecs test_rfc5424 test_fwd_kafka
+		  test_alertrule test_addr test_ecs test_rfc5424 test_fwd_kafka \
+		  test_logline test_json test_users test_cookie
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o
 TEST_OBJS_alertrule = $(B)/collector/alertrule.o
 TEST_OBJS_ecs = $(B)/collector/ecs.o
 TEST_OBJS_rfc5424 = $(B)/collector/rfc5424.o
+TEST_OBJS_logline = $(B)/collector/logline.o
+TEST_OBJS_json = $(B)/collector/json.o
+TEST_OBJS_users = $(B)/collector/users.o
+TEST_OBJS_cookie = $(B)/collector/cookie.o
+$(B)/tests/test_users: LDLIBS += -lcrypt
 TEST_OBJS_hostpat = $(B)/collector/enroll.o $(B)/collector/peerlimit.o
 TEST_OBJS_usbid = $(B)/agent/usbid.o
 TEST_OBJS_mountinfo = $(B)/agent/mountinfo.o
@@ -82,7 +93,7 @@ TEST_OBJS_pcapfile = $(B)/agent/pcapfile.o
 UNIT_BINS	= $(UNIT_TESTS:%=$(B)/tests/%)
 FUZZERS		= fuzz_wire fuzz_usbid fuzz_mountinfo fuzz_decode fuzz_pcapfile \
 		  fuzz_conffile fuzz_cidr fuzz_recover fuzz_spool fuzz_netdev \
-		  fuzz_options fuzz_session fuzz_uplink
+		  fuzz_options fuzz_session fuzz_uplink fuzz_logline fuzz_json
 FUZZ_SECONDS	?= 60
 
 all: $(B)/labwatch-agent $(B)/labwatch-collector
@@ -94,8 +105,12 @@ $(B)/%.o: %.c $(wildcard common/*.h agent/*.h collector/*.h)
 $(B)/labwatch-agent: $(AGENT_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libseccomp)
 
+# The dashboard's page, script and style sheet are assembled into www.o.
+$(B)/collector/www.o: $(wildcard collector/www/*)
+
 $(B)/labwatch-collector: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RDKAFKA_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RDKAFKA_LIBS) -lpthread -lcrypt \
+	    $(shell pkg-config --libs sqlite3)
 
 # Writes what the option tables document (scripts/update-options).
 $(B)/optdoc: scripts/optdoc.c $(B)/agent/options.o $(B)/collector/options.o \
@@ -138,8 +153,10 @@ $(B)/fuzz/fuzz_usbid: agent/usbid.c
 $(B)/fuzz/fuzz_mountinfo: agent/mountinfo.c
 $(B)/fuzz/fuzz_pcapfile: agent/pcapfile.c
 $(B)/fuzz/fuzz_recover: collector/recover.c collector/state.c
+$(B)/fuzz/fuzz_logline: collector/logline.c
 $(B)/fuzz/fuzz_netdev: agent/netdev.c
 $(B)/fuzz/fuzz_options: collector/enroll.c collector/peerlimit.c
+$(B)/fuzz/fuzz_json: collector/json.c
 # The session state machine with the modules it writes through.
 $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/recover.c collector/state.c collector/syncer.c \
@@ -147,7 +164,9 @@ $(B)/fuzz/fuzz_session: collector/session.c collector/hostlog.c \
     collector/wake.c collector/hoststat.c collector/alert.c \
     collector/alertrule.c collector/metrics.c collector/forward.c \
     collector/fwd_syslog.c collector/rfc5424.c collector/ecs.c \
-    collector/fwd_kafka.c tests/fuzz/fuzzlink.h
+    collector/fwd_kafka.c collector/lab.c \
+    collector/index.c collector/indexdb.c collector/index_schema.c \
+    collector/logline.c collector/live.c tests/fuzz/fuzzlink.h
 # The agent's link with its spool and commands (the harness is the collector).
 $(B)/fuzz/fuzz_uplink: agent/uplink.c agent/command.c \
     tests/fuzz/fuzzlink.h
@@ -155,14 +174,15 @@ $(B)/fuzz/fuzz_usbid $(B)/fuzz/fuzz_mountinfo $(B)/fuzz/fuzz_pcapfile \
 	$(B)/fuzz/fuzz_spool $(B)/fuzz/fuzz_netdev \
 	$(B)/fuzz/fuzz_uplink: FUZZ_CFLAGS += -Iagent
 $(B)/fuzz/fuzz_recover $(B)/fuzz/fuzz_options \
-	$(B)/fuzz/fuzz_session: FUZZ_CFLAGS += -Icollector
+	$(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_logline \
+	$(B)/fuzz/fuzz_json: FUZZ_CFLAGS += -Icollector
 $(B)/fuzz/fuzz_netdev: FUZZ_CFLAGS += '-DOUI_PATH=getenv("LW_FUZZ_OUI")'
 # libevent, OpenSSL and (for common/service.c) libsystemd; not the
 # agent's capture and device libraries.
 $(B)/fuzz/fuzz_session $(B)/fuzz/fuzz_uplink: LDLIBS = \
 	$(shell pkg-config --libs libevent libevent_openssl libssl libcrypto \
 	    libsystemd)
-$(B)/fuzz/fuzz_session: LDLIBS += $(RDKAFKA_LIBS)
+$(B)/fuzz/fuzz_session: LDLIBS += $(RDKAFKA_LIBS) $(shell pkg-config --libs sqlite3) -lpthread
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
 
@@ -186,7 +206,8 @@ check:
 	@$(MAKE) --no-print-directory B=build-san SANITIZE=1 all tests
 	@SAN_B=build-san tests/run-tests
 
-tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/tests/lw-kafka-mock $(B)/optdoc
+tests: $(UNIT_BINS) $(B)/tests/lw-load $(B)/tests/lw-kafka-mock \
+    $(B)/tests/lw-index-fill $(B)/optdoc
 
 # The load generator for `make bench` (tests/tools/lw-load.c).
 $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
@@ -197,6 +218,13 @@ $(B)/tests/lw-load: tests/tools/lw-load.c $(COMMON_OBJS)
 $(B)/tests/lw-kafka-mock: tests/tools/lw-kafka-mock.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(RDKAFKA_LIBS)
+
+# Fills a collector index with synthetic records (benches of its readers).
+$(B)/tests/lw-index-fill: tests/tools/lw-index-fill.c $(B)/collector/indexdb.o \
+    $(B)/collector/index_schema.o $(B)/collector/logline.o $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icollector $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs sqlite3)
 
 # Speed and memory, not tests: scripts/bench runs every tests/bench/* and
 # prints its figures (peers side by side, medians and ratios).

@@ -43,6 +43,7 @@ struct usb_blk {
 static const struct agent_sink	*sink;
 static TAILQ_HEAD(, usb_dev)	 devs = TAILQ_HEAD_INITIALIZER(devs);
 static TAILQ_HEAD(, usb_blk)	 blks = TAILQ_HEAD_INITIALIZER(blks);
+static unsigned			 sessions;	/* usb_session ids made */
 static int			 ndevs, nblks;
 static struct udev		*udev;
 static struct udev_monitor	*mon;
@@ -202,6 +203,7 @@ usb_ident_add(struct record *r, const struct usb_ident *id, int full)
 		add_str(r, "product", id->product);
 	}
 	add_str(r, "serial", id->serial);
+	add_str(r, "usb_session", id->session);
 	if (!full)
 		return;
 	if (id->vendor_name[0] != '\0')
@@ -285,6 +287,10 @@ dev_add(struct udev_device *d, int coldplug)
 	read_ifaces(d, id);
 	id->id_by_port = usbid_device_id(id->device_id, id->vendor_id,
 	    id->product_id, id->serial, id->port);
+	/* Unique on this PC: the time in µs, a counter in the low bits. */
+	snprintf(id->session, sizeof(id->session), "%016llx",
+	    (unsigned long long)((uint64_t)record_now() << 8 |
+	    (uint8_t)++sessions));
 	TAILQ_INSERT_TAIL(&devs, u, entry);
 	ndevs++;
 	emit_dev("usb.add", id, coldplug);

@@ -30,6 +30,7 @@ struct usb_ident {
 	char			vendor_name[USB_STR_MAX];	/* hwdb */
 	char			model_name[USB_STR_MAX];	/* hwdb */
 	char			device_id[USBID_LEN + 1];
+	char			session[USBID_LEN + 1];	/* usb_session */
 	int			id_by_port;	/* device_id includes the port */
 	struct usbid_iface	ifaces[USBID_IFACES_MAX];
 	int			nifaces;
@@ -51,7 +52,8 @@ const struct usb_block *usb_block_find(dev_t);
 void	usb_emit(struct record *);
 /*
  * Adds the identity fields to r: all of them when full, else device_id,
- * vendor_id, product_id and serial.
+ * vendor_id, product_id and serial; and usb_session, the id of this
+ * device's stay (usb.add to usb.remove) on this PC.
  */
 void	usb_ident_add(struct record *, const struct usb_ident *, int);
 

@@ -10,6 +10,14 @@
 #include "hostname.h"
 #include "xmalloc.h"
 
+static int	(*is_known)(const char *);
+
+void
+alertrule_known(int (*fn)(const char *))
+{
+	is_known = fn;
+}
+
 int
 alertrule_parse(const char *line, struct alert_rule *r, const char **err)
 {
@@ -37,6 +45,8 @@ alertrule_parse(const char *line, struct alert_rule *r, const char **err)
 				goto bad;
 			}
 			r->argv[r->argc++] = w;
+		} else if (strcmp(w, "unknown") == 0) {
+			r->unknown = 1;
 		} else {
 			if ((eq = strchr(w, '=')) == NULL || eq == w) {
 				*err = "a condition is FIELD=GLOB";
@@ -52,7 +62,8 @@ alertrule_parse(const char *line, struct alert_rule *r, const char **err)
 		}
 	}
 	if (r->event == NULL) {
-		*err = "expected NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]";
+		*err = "expected NAME EVENT [FIELD=GLOB ...] [unknown] -> "
+		    "COMMAND [ARG ...]";
 		goto bad;
 	}
 	if (r->argc == 0) {
@@ -130,6 +141,15 @@ alertrule_match(const struct alert_rule *r, const char *host,
 		}
 		if ((f = record_get(rec, r->field[i])) == NULL ||
 		    !alertrule_field(rec, f, r->glob[i]))
+			return 0;
+	}
+	if (r->unknown) {
+		char	id[RECORD_STR_MAX + 1];
+
+		if (record_get_str(rec, "mac", id, sizeof(id))[0] == '\0' &&
+		    record_get_str(rec, "device_id", id, sizeof(id))[0] == '\0')
+			return 0;
+		if (is_known != NULL && is_known(id))
 			return 0;
 	}
 	return 1;

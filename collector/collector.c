@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alertrule.h"
 #include "collector.h"
 #include "control.h"
 #include "enroll.h"
@@ -23,6 +24,9 @@
 #include "hostlog.h"
 #include "hostnet.h"
 #include "hoststat.h"
+#include "http.h"
+#include "index.h"
+#include "lab.h"
 #include "lockfile.h"
 #include "metrics.h"
 #include "log.h"
@@ -52,7 +56,9 @@ static struct collector_conf	 conf = {
 	.log_dir = DEFAULT_LOGDIR,
 	.state_dir = DEFAULT_STATEDIR,
 	.user = "labwatch",
+	.http_users = "/etc/labwatch/users",
 	.control = "/run/labwatch/collector.sock",
+	.index = "",
 	.alert_timeout = 10,
 	.alert_max = 4,
 	.alert_interval = 60,
@@ -73,6 +79,45 @@ static int			 crl_given;	/* --tls-crl: it must load */
 static int			 wake_timeout = 180;	/* seconds */
 static int			 control_given;	/* --control: it must work */
 static struct alert_conf	 alerts;
+static char			 index_path[4096];
+
+/*
+ * Opens the index (in the daemon, still root: the state folder's parents
+ * may be closed to the user) and gives its files to the user, who writes
+ * them from then on.  Whether it is on.
+ */
+static int
+index_setup(const struct privdrop_user *u)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char	 f[sizeof(index_path) + 8];
+	size_t	 i;
+
+	if (conf.no_index || strcmp(conf.index, "off") == 0)
+		return 0;
+	if (conf.index[0] != '\0')
+		snprintf(index_path, sizeof(index_path), "%s", conf.index);
+	else
+		snprintf(index_path, sizeof(index_path), "%s/index.db",
+		    conf.state_dir);
+	if (index_open(index_path, lab_device_load, NULL) == -1) {
+		log_warnx("index %s: not used; the logs are written as ever "
+		    "(--no-index to say so)", index_path);
+		return 0;
+	}
+	for (i = 0; u != NULL && i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", index_path, ext[i]);
+		if (chown(f, u->uid, u->gid) == -1 && errno != ENOENT)
+			log_warn("index: chown %s", f);
+	}
+	return 1;
+}
+
+const char *
+collector_log_dir(void)
+{
+	return conf.log_dir;
+}
 
 /*
  * Warns about files the collector will need again once it runs as u: the
@@ -133,6 +178,7 @@ collector_reload(void)
 	hostlog_reopen_all();
 	if (!conf.insecure)
 		tls_reload();
+	http_reload();
 }
 
 static void
@@ -211,6 +257,7 @@ main(int argc, char *argv[])
 {
 	const char	*listen_default = DEFAULT_LISTEN;
 	struct control_conf ctl;
+	struct http_conf hc;
 	struct privdrop_user u;
 	int		 drop;
 	char		 err[TLS_ERR_MAX];
@@ -218,7 +265,7 @@ main(int argc, char *argv[])
 	struct rlimit	 rl;
 	struct event	*sigs[4];
 	int		 signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
-	int		 i, lock_state, lock_logs;
+	int		 i, lock_state, lock_logs, index_on;
 
 	collector_options(argc, argv);
 	if (conf.listen.n == 0) {
@@ -282,6 +329,7 @@ main(int argc, char *argv[])
 	hostlog_each_host(hoststat_known);
 	hostnet_init(conf.state_dir);
 	wake_init(base, wake_timeout);
+	lab_init(base);
 	for (i = 0; i < conf.listen.n; i++)
 		if (listener_add(base, conf.listen.v[i]) == -1)
 			exit(1);
@@ -294,6 +342,15 @@ main(int argc, char *argv[])
 		exit(1);
 	if (conf.metrics != NULL && metrics_init(base, conf.metrics) == -1)
 		exit(1);
+	if (conf.http != NULL) {
+		hc.addr = conf.http;
+		hc.users = conf.http_users;
+		hc.rooms = &conf.rooms;
+		hc.state_dir = conf.state_dir;
+		hc.tls = conf.insecure ? NULL : &conf.tls;
+		if (http_init(base, &hc) == -1)
+			exit(1);
+	}
 	alert_attach(base);
 	if (!conf.foreground) {
 		if (daemon(0, 0) == -1)
@@ -308,8 +365,16 @@ main(int argc, char *argv[])
 	/* Still root: outputs may read CA files and keys only root may. */
 	if (forward_start(base) == -1)
 		fatalx("cannot start forwarding");
+	index_on = index_setup(drop ? &u : NULL);
 	if (drop)
 		privdrop(&u);
+	if (index_on && index_start(base) == -1)
+		index_shutdown();	/* off: the loop goes on without it */
+	/* The dashboard's reader thread: after daemon(3), on the index. */
+	if (conf.http != NULL && http_start(index_on ? index_path : NULL) ==
+	    -1)
+		exit(1);
+	alertrule_known(lab_known);
 	for (i = 0; signos[i] != 0; i++) {
 		sigs[i] = evsignal_new(base, signos[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
@@ -325,9 +390,12 @@ main(int argc, char *argv[])
 	session_set_tls(NULL);
 	control_shutdown();
 	metrics_shutdown();
+	http_shutdown();
 	alert_shutdown();
 	listener_shutdown();
 	wake_shutdown();
+	index_shutdown();
+	lab_shutdown();
 	hostlog_shutdown();
 	forward_shutdown();
 	hostnet_shutdown();

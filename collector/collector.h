@@ -33,7 +33,12 @@ struct collector_conf {
 	struct opt_list	listen;			/* ADDR:PORT */
 	const char	*log_dir, *state_dir, *user, *pidfile;
 	const char	*control;		/* socket path; "" off */
+	const char	*index;			/* "" state-dir/index.db */
+	int		 no_index;
 	const char	*metrics;		/* ADDR:PORT or NULL */
+	const char	*http;			/* the dashboard's, or NULL */
+	const char	*http_users;		/* its accounts */
+	struct opt_list	rooms;			/* NAME HOST|- ... */
 	int		localtime;		/* text lines in local time */
 	struct opt_list	alerts;			/* alert rules */
 	struct opt_list	forwards;		/* forwarding outputs */
@@ -46,6 +51,9 @@ struct collector_conf {
 /* options.c: the option table. */
 extern const struct opt	collector_opts[];
 extern const size_t	collector_nopts;
+
+/* control.c asks it: the log folder (for labwatchctl reindex). */
+const char *collector_log_dir(void);
 
 /* listener.c: accepting connections, within limits. */
 int	listener_add(struct event_base *, const char *);

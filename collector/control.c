@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The control socket: labwatchctl sends one line (hosts, show HOST, reload,
- * revoke HOST, paths) and gets one JSON object back, then the connection
+ * revoke HOST, wake, devices, mark, index, reindex, paths) and gets one JSON object back, then the connection
  * closes.  Each request is logged with the uid that asked.
  */
 #include <sys/socket.h>
@@ -28,6 +28,8 @@
 #include "hostnet.h"
 #include "hoststat.h"
 #include "hostpat.h"
+#include "index.h"
+#include "lab.h"
 #include "log.h"
 #include "record.h"
 #include "wake.h"
@@ -171,6 +173,94 @@ control_output_cb(const struct fwd_stat *st, void *arg)
 	    (unsigned long long)st->dropped, (unsigned long long)st->rejected);
 }
 
+static int
+control_word(const char *w, const char *const *words, int n)
+{
+	int	i;
+
+	for (i = 0; w != NULL && i < n; i++)
+		if (strcmp(w, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* devices lan|usb all|new|known|ignored */
+static void
+control_devices(struct buf *b)
+{
+	static const char *const kinds[] = { "lan", "usb" };
+	static const char *const marks[] = { "new", "known", "ignored",
+	    "all" };
+	int	kind = control_word(strtok(NULL, " "), kinds, 2);
+	int	mark = control_word(strtok(NULL, " "), marks, 4);
+
+	if (kind == -1 || mark == -1 || strtok(NULL, " ") != NULL) {
+		control_error(b, "devices lan|usb all|new|known|ignored");
+		return;
+	}
+	buf_add_str(b, "{\"ok\":true,\"devices\":");
+	lab_devices_json(b, kind == 1 ? INDEX_USB : INDEX_LAN,
+	    mark == 3 ? -1 : mark);
+	buf_add_str(b, "}\n");
+}
+
+/* mark lan|usb known|ignored|new|forget ID [NOTE ...] */
+static void
+control_mark(struct buf *b, const char *by)
+{
+	static const char *const kinds[] = { "lan", "usb" };
+	static const char *const marks[] = { "new", "known", "ignored",
+	    "forget" };
+	int		 kind = control_word(strtok(NULL, " "), kinds, 2);
+	int		 mark = control_word(strtok(NULL, " "), marks, 4);
+	const char	*id = strtok(NULL, " "), *note = strtok(NULL, "");
+	char		 msg[256];
+
+	if (kind == -1 || mark == -1 || id == NULL) {
+		control_error(b, "mark lan|usb known|ignored|new|forget ID "
+		    "[NOTE]");
+		return;
+	}
+	if (lab_mark(kind == 1 ? INDEX_USB : INDEX_LAN, id,
+	    (enum index_mark)mark, note, by, msg, sizeof(msg)) == -1) {
+		control_error(b, msg);
+		return;
+	}
+	buf_add_str(b, "{\"ok\":true,");
+	control_json_str(b, "message", msg);
+	buf_add_str(b, "}\n");
+}
+
+/* index: the index's figures; reindex: a rebuild from the logs. */
+static void
+control_index(struct buf *b, int rebuild)
+{
+	struct index_stats	st;
+	char			msg[256];
+
+	if (rebuild) {
+		if (index_reindex(collector_log_dir(), msg, sizeof(msg)) == -1)
+			control_error(b, msg);
+		else {
+			buf_add_str(b, "{\"ok\":true,");
+			control_json_str(b, "message", msg);
+			buf_add_str(b, "}\n");
+		}
+		return;
+	}
+	index_stats(&st);
+	buf_printf(b, "{\"ok\":true,\"on\":%s,\"queued\":%llu,"
+	    "\"indexed\":%llu,\"missed\":%llu,\"batches\":%llu,"
+	    "\"depth\":%d,\"reindexing\":%s,\"reindexed\":%llu,",
+	    st.on ? "true" : "false", (unsigned long long)st.queued,
+	    (unsigned long long)st.indexed, (unsigned long long)st.missed,
+	    (unsigned long long)st.batches, st.depth,
+	    st.reindexing ? "true" : "false",
+	    (unsigned long long)st.reindexed);
+	control_json_str(b, "reindex_message", st.reindex_msg);
+	buf_add_str(b, "}\n");
+}
+
 /* Runs one command line from uid; the answer goes to b. */
 static void
 control_run(char *line, struct buf *b, long uid)
@@ -179,9 +269,17 @@ control_run(char *line, struct buf *b, long uid)
 	char			*cmd, *arg, by[32];
 
 	cmd = strtok(line, " ");
+	snprintf(by, sizeof(by), "uid %ld", uid);
 	if (cmd != NULL && strcmp(cmd, "wake") == 0) {
-		snprintf(by, sizeof(by), "uid %ld", uid);
 		control_wake(b, by);
+		return;
+	}
+	if (cmd != NULL && strcmp(cmd, "mark") == 0) {
+		control_mark(b, by);
+		return;
+	}
+	if (cmd != NULL && strcmp(cmd, "devices") == 0) {
+		control_devices(b);
 		return;
 	}
 	arg = strtok(NULL, " ");
@@ -206,6 +304,10 @@ control_run(char *line, struct buf *b, long uid)
 		buf_add_str(b, "{\"ok\":true,\"outputs\":[");
 		forward_each(control_output_cb, b);
 		buf_add_str(b, "]}\n");
+	} else if (strcmp(cmd, "index") == 0 && arg == NULL) {
+		control_index(b, 0);
+	} else if (strcmp(cmd, "reindex") == 0 && arg == NULL) {
+		control_index(b, 1);
 	} else if (strcmp(cmd, "paths") == 0 && arg == NULL) {
 		buf_add_str(b, "{\"ok\":true,");
 		control_json_str(b, "enroll_ca", cconf->enroll_ca);
@@ -214,7 +316,8 @@ control_run(char *line, struct buf *b, long uid)
 		buf_add_str(b, "}\n");
 	} else
 		control_error(b, "unknown command; use hosts, show HOST, "
-		    "reload, revoke HOST, wake HOST..., outputs or paths");
+		    "reload, revoke HOST, wake HOST..., outputs, devices, mark, "
+		    "index, reindex or paths");
 }
 
 static void

@@ -26,12 +26,12 @@
 #include "format.h"
 #include "forward.h"
 #include "hostlog.h"
+#include "lab.h"
 #include "log.h"
 #include "num.h"
 #include "privdrop.h"
 #include "rbuf.h"
 #include "spool.h"
-#include "wake.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -289,7 +289,6 @@ static void
 fwd_report_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct fwd_output	*o;
-	struct hostlog		*hl;
 	struct record		 r;
 	size_t			 i;
 
@@ -306,7 +305,6 @@ fwd_report_cb(evutil_socket_t fd, short ev, void *arg)
 			o->n_dropped += fw.run.count;
 			record_init(&r);
 			record_begin(&r, "lab.forward_dropped");
-			r.host = WAKE_LAB_HOST;
 			record_add_str(&r, "output", o->line.name);
 			record_add_int(&r, "count", (int64_t)fw.run.count);
 			record_add_int(&r, "first", (int64_t)fw.run.first_seq);
@@ -314,16 +312,10 @@ fwd_report_cb(evutil_socket_t fd, short ev, void *arg)
 			record_add_time(&r, "first_ts", fw.run.first_ts);
 			record_add_time(&r, "last_ts", fw.run.last_ts);
 			record_add_str(&r, "reason", "queue full");
-			if ((hl = hostlog_get(WAKE_LAB_HOST)) == NULL)
-				log_warn("%s.log", WAKE_LAB_HOST);
-			else {
-				/* Into this queue as the report of its run. */
-				fw.reporting = o;
-				hostlog_append(hl, 0, &r);
-				fw.reporting = NULL;
-				hostlog_flush(hl);
-				hostlog_put(hl);
-			}
+			/* Into this queue as the report of its run. */
+			fw.reporting = o;
+			lab_emit(&r);
+			fw.reporting = NULL;
 			record_free(&r);
 		}
 	}

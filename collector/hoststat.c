@@ -230,30 +230,36 @@ json_ts(struct buf *b, const char *key, int64_t us)
 }
 
 void
+hoststat_json_host(struct buf *b, const struct hoststat *h, int today)
+{
+	int	fresh = h->day == today;
+
+	buf_add(b, "{", 1);
+	json_str(b, "host", h->host);
+	json_str(b, "state", hoststat_state(h));
+	json_ts(b, "since", h->since);
+	json_str(b, "address", h->peer);
+	json_str(b, "version", h->version);
+	json_str(b, "identity", h->identity);
+	json_str(b, "last_event", h->last_event);
+	json_ts(b, "last_ts", h->last_ts);
+	buf_printf(b, "\"usb_today\":%llu,\"lan_today\":%llu,"
+	    "\"internet_today\":%llu}",
+	    fresh ? (unsigned long long)h->usb : 0,
+	    fresh ? (unsigned long long)h->lan : 0,
+	    fresh ? (unsigned long long)h->internet : 0);
+}
+
+void
 hoststat_json(struct buf *b, int today)
 {
-	const struct hoststat	*h;
-	size_t			 i;
-	int			 fresh;
+	size_t	i;
 
 	buf_add(b, "[", 1);
 	for (i = 0; i < nhosts; i++) {
-		h = hosts[i];
-		fresh = h->day == today;
-		buf_add(b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
-		json_str(b, "host", h->host);
-		json_str(b, "state", hoststat_state(h));
-		json_ts(b, "since", h->since);
-		json_str(b, "address", h->peer);
-		json_str(b, "version", h->version);
-		json_str(b, "identity", h->identity);
-		json_str(b, "last_event", h->last_event);
-		json_ts(b, "last_ts", h->last_ts);
-		buf_printf(b, "\"usb_today\":%llu,\"lan_today\":%llu,"
-		    "\"internet_today\":%llu}",
-		    fresh ? (unsigned long long)h->usb : 0,
-		    fresh ? (unsigned long long)h->lan : 0,
-		    fresh ? (unsigned long long)h->internet : 0);
+		if (i > 0)
+			buf_add(b, ",", 1);
+		hoststat_json_host(b, hosts[i], today);
 	}
 	buf_add(b, "]", 1);
 }

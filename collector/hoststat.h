@@ -57,6 +57,8 @@ void	hoststat_each(void (*)(const struct hoststat *, void *), void *);
 const char *hoststat_state(const struct hoststat *);
 /* Appends the hosts as a JSON array; today is the local day number. */
 void	hoststat_json(struct buf *, int today);
+/* Appends one host as a JSON object. */
+void	hoststat_json_host(struct buf *, const struct hoststat *, int today);
 /* The local day of a time (µs): year * 1000 + day of the year. */
 int	hoststat_today(int64_t);
 /* Frees everything. */

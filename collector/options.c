@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <string.h>
 
 #include "addr.h"
 #include "collector.h"
+#include "hostname.h"
 #include "opts.h"
 #include "wire.h"
 
@@ -22,6 +24,34 @@ check_listen(const char *s, const char **err)
 	socklen_t		len;
 
 	return addr_parse(s, &ss, &len, err);
+}
+
+/* --room: a name and at least one seat, each a host name or -. */
+static int
+check_room(const char *s, const char **err)
+{
+	const char	*p = s;
+	size_t		 len;
+	int		 n = 0;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t");
+		if (!(len == 1 && *p == '-') && !hostname_ok(p, len)) {
+			*err = "a room is NAME HOST|- ...: names of 1 to 64 "
+			    "letters, digits, . _ -";
+			return -1;
+		}
+		p += len;
+		n++;
+	}
+	if (n < 2) {
+		*err = "a room is NAME HOST|- ...: name it and list its PCs";
+		return -1;
+	}
+	return 0;
 }
 
 const struct opt collector_opts[] = {
@@ -49,6 +79,16 @@ const struct opt collector_opts[] = {
 	  "each batch and has a thread fdatasync the logs written since the "
 	  "last round; always does the fdatasync of each batch in the event "
 	  "loop; never acknowledges once written.", 0, NULL },
+	{ "index", 0, OPT_STR, C(index), "FILE|off", 0, 0, "",
+	  "The index, an SQLite database (WAL) of hosts, devices, USB "
+	  "sessions and every record, written by a thread of its own that "
+	  "acknowledgements never wait for. Empty (the default): index.db in "
+	  "the state folder; off turns it off. The logs stay the truth: "
+	  "labwatchctl reindex rebuilds it from them.", OPT_EMPTY_OK, NULL },
+	{ "no-index", 0, OPT_FLAG, C(no_index), NULL, 0, 0, "no",
+	  "No index, as index off. Devices are then new to the lab when new "
+	  "since the collector started, and marks do not outlive it.", 0,
+	  NULL },
 	{ "user", 'u', OPT_STR, C(user), "USER", 0, 0, "labwatch",
 	  "Started as root, hand the log and state folders to this user and "
 	  "run as it once the sockets are open (nobody, with a warning, where "
@@ -65,15 +105,35 @@ const struct opt collector_opts[] = {
 	{ "metrics", 0, OPT_STR, C(metrics), "ADDR:PORT", 0, 0, NULL,
 	  "Serve Prometheus metrics over HTTP here, at /metrics. Off by "
 	  "default; :PORT listens on loopback only.", 0, check_listen },
+	{ "http", 0, OPT_STR, C(http), "ADDR:PORT", 0, 0, NULL,
+	  "Serve the dashboard here: the page, its JSON API under /api/ and "
+	  "its live feed. Off by default; :PORT listens on loopback only, "
+	  "over HTTP. On any other address it is HTTPS with the collector's "
+	  "certificate (--tls-cert, --tls-key), so not with --insecure.",
+	  0, check_listen },
+	{ "http-users", 0, OPT_STR, C(http_users), "FILE", 0, 0,
+	  "/etc/labwatch/users",
+	  "The dashboard's accounts, NAME:ROLE:HASH lines as labwatchctl "
+	  "passwd writes them. ROLE is admin (may mark devices) or viewer "
+	  "(may look); HASH is yescrypt or bcrypt. Read again when it "
+	  "changes and at SIGHUP.", 0, NULL },
+	{ "room", 0, OPT_LIST, C(rooms), "NAME HOST|- ...", 0, 0, NULL,
+	  "A row of the dashboard's room layout: its name, then the PCs from "
+	  "left to right, - for an empty seat, e.g. room front pc01 pc02 - "
+	  "pc03. The grid shows rows in the order given, and PCs in no row "
+	  "after them.", 0, check_room },
 	{ "alert", 0, OPT_LIST, C(alerts),
-	  "NAME EVENT [FIELD=GLOB ...] -> COMMAND [ARG ...]", 0, 0, NULL,
+	  "NAME EVENT [FIELD=GLOB ...] [unknown] -> COMMAND [ARG ...]", 0, 0,
+	  NULL,
 	  "A rule: records that match run the command. EVENT and each GLOB "
 	  "are shell patterns, host=GLOB matches the host, and a list field "
-	  "matches when one of its items does. The command, an absolute "
+	  "matches when one of its items does; unknown matches only devices "
+	  "(mac, else device_id) not marked known. The command, an absolute "
 	  "path, runs without a shell with the record as JSON on its standard "
 	  "input and LABWATCH_ALERT, LABWATCH_HOST and LABWATCH_SUPPRESSED in "
 	  "its environment, e.g. alert sticks usb.add storage=true -> "
-	  "/usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
+	  "/usr/lib/labwatch/notify-pushover, or alert newbox lab.device.new "
+	  "unknown -> /usr/lib/labwatch/notify-pushover.", OPT_FILE, NULL },
 	{ "forward", 0, OPT_LIST, C(forwards),
 	  "NAME syslog tcp://HOST:PORT|tls://HOST:PORT [OPTION VALUE ...], "
 	  "or NAME kafka BROKER[,BROKER...] TOPIC [OPTION VALUE ...]", 0,

@@ -34,6 +34,9 @@
 #include "enroll.h"
 #include "hostname.h"
 #include "hostnet.h"
+#include "index.h"
+#include "lab.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "peerlimit.h"
@@ -175,6 +178,8 @@ session_log_event(struct session *s, const char *event, const char *reason,
 	}
 	hostlog_append(s->log, 0, &r);
 	alert_record(s->host, &r);
+	index_record(s->host, &r);
+	live_record(s->host, &r);
 	record_free(&r);
 }
 
@@ -209,6 +214,7 @@ session_end(struct session *s, const char *reason, const char *detail)
 	    reason, detail);
 	hostlog_set_offline(s->log, offline);
 	hoststat_disconnect(s->host, record_now());
+	live_host(s->host);
 	hostlog_flush(s->log);
 	hostlog_put(s->log);
 	s->log = NULL;
@@ -547,7 +553,7 @@ session_name_clash(struct session *s)
 	const char	*twin;
 	size_t		 len = strlen(s->host);
 
-	if (strcasecmp(s->host, WAKE_LAB_HOST) == 0) {
+	if (strcasecmp(s->host, LAB_HOST) == 0) {
 		session_complain(s, "refused host name %s: the lab log's",
 		    s->host);
 		session_close(s, BYE_BAD_HOST, "bad-host",
@@ -673,6 +679,7 @@ session_hello(struct session *s, const uint8_t *p, size_t len)
 	hoststat_connect(s->host, s->peer, escape_cstr(&esc, h.software,
 	    h.software_len), s->cert != NULL ? s->identity : "", s->started);
 	buf_free(&esc);
+	live_host(s->host);
 	w.last_seq = s->acked;
 	w.heartbeat_ms = (uint32_t)conf->idle_timeout * 1000;
 	w.max_frame = conf->max_frame;
@@ -776,6 +783,9 @@ session_record(struct session *s, const uint8_t *p, size_t len)
 		hoststat_record(s->host, &s->rec, WIRE_HDR_LEN + len,
 		    hoststat_today(s->rec.ts_us));
 		alert_record(s->host, &s->rec);
+		index_record(s->host, &s->rec);
+		lab_record(s->host, &s->rec);
+		live_record(s->host, &s->rec);
 	}
 	hostlog_accept(s->log, s->stream, s->rec.seq);
 	s->stored++;

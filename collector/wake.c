@@ -24,8 +24,8 @@
 
 #include "addr.h"
 #include "collector.h"
-#include "hostlog.h"
 #include "hostnet.h"
+#include "lab.h"
 #include "log.h"
 #include "wake.h"
 #include "wire.h"
@@ -50,22 +50,6 @@ static int			 timeout_s;
 static uint32_t			 next_id = 1;
 static time_t			 window;
 static int			 in_window;
-
-/* Writes one of the lab's records to lab.log. */
-static void
-wake_lab(struct record *r)
-{
-	struct hostlog	*hl;
-
-	r->host = WAKE_LAB_HOST;
-	if ((hl = hostlog_get(WAKE_LAB_HOST)) == NULL) {
-		log_warn("%s.log", WAKE_LAB_HOST);
-		return;
-	}
-	hostlog_append(hl, 0, r);
-	hostlog_flush(hl);
-	hostlog_put(hl);
-}
 
 static struct wake *
 wake_find(const char *target)
@@ -99,7 +83,7 @@ wake_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	record_add_str(&r, "target", w->target);
 	record_add_str(&r, "by", w->by);
 	record_add_duration(&r, "waited", r.ts_us - w->started);
-	wake_lab(&r);
+	lab_emit(&r);
 	record_free(&r);
 	log_warnx("wake %s: no agent connected within %d s", w->target,
 	    timeout_s);
@@ -246,7 +230,7 @@ wake_request(const char *target, const char *by, int direct, char *msg,
 		in_window--;
 		return -1;
 	}
-	wake_lab(&r);
+	lab_emit(&r);
 	record_free(&r);
 	if ((w = wake_find(target)) != NULL)
 		wake_free(w);
@@ -278,7 +262,7 @@ wake_connected(const char *host)
 	record_add_str(&r, "target", host);
 	record_add_str(&r, "by", w->by);
 	record_add_duration(&r, "took", r.ts_us - w->started);
-	wake_lab(&r);
+	lab_emit(&r);
 	record_free(&r);
 	wake_free(w);
 }
@@ -296,7 +280,7 @@ wake_result(const char *relay, const struct wire_result *res)
 	record_add_str(&r, "status", res->status < 4 ? names[res->status] :
 	    "?");
 	record_add_strn(&r, "detail", res->detail, res->detail_len);
-	wake_lab(&r);
+	lab_emit(&r);
 	record_free(&r);
 }
 

@@ -8,8 +8,6 @@
 
 #include "wire.h"
 
-#define WAKE_LAB_HOST	"lab"	/* the lab log: <log-dir>/lab.log */
-
 void	wake_init(struct event_base *, int);
 /*
  * Wakes target, asked by who (for the log): 0 with what was done in msg,

@@ -41,6 +41,26 @@ utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
 	return n;
 }
 
+void
+utf8_encode(struct buf *b, uint32_t cp)
+{
+	if (cp < 0x80)
+		buf_add_u8(b, (uint8_t)cp);
+	else if (cp < 0x800) {
+		buf_add_u8(b, (uint8_t)(0xc0 | cp >> 6));
+		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_add_u8(b, (uint8_t)(0xe0 | cp >> 12));
+		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_add_u8(b, (uint8_t)(0xf0 | cp >> 18));
+		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
+	}
+}
+
 /* Code points above ASCII that must not reach a log raw. */
 static int
 unsafe_cp(uint32_t cp)

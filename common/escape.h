@@ -19,6 +19,8 @@
  * U+10FFFF, truncated).
  */
 size_t	utf8_decode(const uint8_t *, size_t, uint32_t *);
+/* Appends code point cp (up to U+10FFFF) as UTF-8. */
+void	utf8_encode(struct buf *, uint32_t);
 
 /*
  * Appends s as a text-format value: bare when it is non-empty and holds

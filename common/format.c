@@ -24,9 +24,10 @@ format_parse(const char *s, enum log_format *f)
 void
 format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
 {
-	/* gmtime_r once a second: records come in bursts. */
-	static int64_t	cached_sec = INT64_MIN;
-	static char	cached[20];
+	/* gmtime_r once a second: records come in bursts.  Per thread: the
+	 * collector's index formats records too. */
+	static __thread int64_t	cached_sec = INT64_MIN;
+	static __thread char	cached[20];
 	int64_t		sec = ts_us / 1000000, usec = ts_us % 1000000;
 	struct tm	tm;
 	time_t		t;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The record model shared by agent and collector. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -169,6 +171,62 @@ record_get(const struct record *r, const char *key)
 	return NULL;
 }
 
+const char *
+record_get_str(const struct record *r, const char *key, char *out,
+    size_t size)
+{
+	const struct field	*f = record_get(r, key);
+
+	out[0] = '\0';
+	if (f == NULL || size == 0)
+		return out;
+	switch (f->type) {
+	case FIELD_STR:
+		snprintf(out, size, "%.*s", (int)f->v.str.len,
+		    (const char *)record_bytes(r) + f->v.str.off);
+		break;
+	case FIELD_BOOL:
+		snprintf(out, size, "%s", f->v.b ? "true" : "false");
+		break;
+	case FIELD_INT:
+	case FIELD_TIME:
+	case FIELD_DURATION:
+		snprintf(out, size, "%" PRId64, f->v.i);
+		break;
+	default:
+		break;
+	}
+	return out;
+}
+
+int64_t
+record_get_int(const struct record *r, const char *key, int64_t dflt)
+{
+	const struct field	*f = record_get(r, key);
+	char			 s[32], *end;
+	long long		 v;
+
+	if (f == NULL)
+		return dflt;
+	switch (f->type) {
+	case FIELD_INT:
+	case FIELD_TIME:
+	case FIELD_DURATION:
+		return f->v.i;
+	case FIELD_BOOL:
+		return f->v.b;
+	case FIELD_STR:
+		if (f->v.str.len == 0 || f->v.str.len >= sizeof(s))
+			return dflt;
+		memcpy(s, record_bytes(r) + f->v.str.off, f->v.str.len);
+		s[f->v.str.len] = '\0';
+		v = strtoll(s, &end, 10);
+		return *end == '\0' ? v : dflt;
+	default:
+		return dflt;
+	}
+}
+
 static int
 is_word(uint8_t c)
 {
@@ -196,7 +254,8 @@ record_event_ok(const uint8_t *s, size_t len)
 int
 record_event_reserved(const uint8_t *s, size_t len)
 {
-	static const char *ns[] = { "host.", "lab.", "collector." };
+	static const char *ns[] = { "host.", "lab.", "collector.",
+	    "dashboard." };
 	size_t	i, n;
 
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {

@@ -88,6 +88,14 @@ record_bytes(const struct record *r)
 
 /* Finds the field named key, or NULL. */
 const struct field *record_get(const struct record *, const char *);
+/*
+ * The field's value as a C string in out ("" when missing or a list):
+ * strings, numbers, true/false.  Returns out.
+ */
+const char *record_get_str(const struct record *, const char *, char *,
+	    size_t);
+/* The field as a number (a string of digits too, as text logs read back). */
+int64_t	record_get_int(const struct record *, const char *, int64_t);
 /* Is this a valid event name: dotted words of [a-z0-9_]? */
 int	record_event_ok(const uint8_t *, size_t);
 /*

@@ -15,6 +15,11 @@ and 2 M lines from lw-load --syslog, timed until every line is in the files.
 Then 1,000 agents connecting at once (a lab booting), over TLS and in
 plaintext: the time until all are WELCOMEd and the collector's CPU time.
 Then 10,000 idle agent connections and the collector's memory.
+The index (an SQLite database the collector writes from a thread of its
+own, on by default): the 200-agent run with the index on and with
+--no-index, interleaved, the ratio of their medians (goal: on within 20% of
+off), and how many records the index got (the rest it counted as missed:
+the logs have them).  BENCH_PART=index runs only that comparison.
 
 TLS: a lab CA made by scripts/labwatch-ca, the collector's certificate from
 it (for 127.0.0.1), and the agents' certificates signed by openssl with that
@@ -245,9 +250,12 @@ def start_collector(extra=(), tls=False):
     args = [COLLECTOR, '-f', '-l', '127.0.0.1:%d' % port, '-d', logdir,
             '--format', 'text'] + list(extra) + \
         (TLS['collector'] if tls else ['--insecure'])
+    statedir = None
     if HAS_STATE_DIR:
-        args += ['--state-dir', tempfile.mkdtemp(prefix='state-', dir=TMP)]
+        statedir = tempfile.mkdtemp(prefix='state-', dir=TMP)
+        args += ['--state-dir', statedir]
     p = start(args, 'collector')
+    p.statedir = statedir
     if not wait_until(lambda: 'listening on' in stderr_of(p) or
                       p.poll() is not None, 10) or p.poll() is not None:
         raise RuntimeError('collector did not start: ' + stderr_of(p)[-500:])
@@ -262,9 +270,23 @@ def count_in_logs(logdir, needle):
     return n
 
 
-def labwatch_run(sync, agents, records, check=False, tls=False):
+def index_count(statedir):
+    """Records in the index a collector left (None: no index)."""
+    path = os.path.join(statedir or '', 'index.db')
+    if not statedir or not os.path.exists(path):
+        return None
+    import sqlite3
+    db = sqlite3.connect(path)
+    try:
+        return db.execute('SELECT count(*) FROM events WHERE event = '
+                          "'load.test'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def labwatch_run(sync, agents, records, check=False, tls=False, more=()):
     """One lw-load run against a fresh collector; returns a result row."""
-    extra = ['--sync', sync] if sync else []
+    extra = (['--sync', sync] if sync else []) + list(more)
     coll, port, logdir = start_collector(extra, tls)
     base_kib = mem_kib(coll.pid, 'VmRSS')
     cpu0, load0 = cpu_seconds(coll.pid), children_cpu()
@@ -293,6 +315,9 @@ def labwatch_run(sync, agents, records, check=False, tls=False):
     row['note'] = '%sstored %d acked %d, lw-load cpu %.1f s' % (
         'time cap %d s: ' % RUN_CAP if capped else '', stored, acked,
         load_cpu)
+    row['indexed'] = index_count(coll.statedir)
+    if row['indexed'] is not None:
+        row['note'] += ', indexed %d' % row['indexed']
     if not capped and (out.returncode != 0 or acked != agents * records) \
             or stored < acked:
         row['note'] += ' FAILED: ' + (out.stderr.strip()[-200:] or
@@ -476,10 +501,39 @@ HEADER = '%-8s %-5s %-7s %6s %9s %7s %10s %8s %6s %6s %8s %8s  %s' % (
     'p99 ms', 'cpu s', 'cpu', 'peakMiB', 'KiB/conn', 'check')
 
 
+def index_part():
+    """The 200-agent run with the index on and off, interleaved."""
+    say('')
+    say('index on / off, sync=batch plaintext, %d agents x %d records, %d '
+        'runs each, interleaved:' % (MAIN_AGENTS, MAIN_RECORDS, REPEAT))
+    say(HEADER)
+    runs, failed = {True: [], False: []}, False
+    for i in range(REPEAT):
+        for on in (True, False):
+            r = labwatch_run('batch', MAIN_AGENTS, MAIN_RECORDS,
+                             more=() if on else ['--no-index'])
+            r['sync'] = 'idx-on' if on else 'idx-off'
+            say(fmt_row(r))
+            runs[on].append(r)
+            failed = failed or r.get('failed')
+    ok = {k: [r for r in v if not r.get('failed')] for k, v in runs.items()}
+    if ok[True] and ok[False]:
+        on, off = median_of(ok[True], 'rate'), median_of(ok[False], 'rate')
+        idx = statistics.median(r['indexed'] or 0 for r in ok[True])
+        say('  index on %10.0f records/s, off %10.0f: on/off %.2f, goal at '
+            'least 0.80: %s; the index got %d of %d records (median), the '
+            'rest counted as missed' % (
+                on, off, on / off, 'met' if on / off >= 0.8 else 'NOT met',
+                idx, MAIN_AGENTS * MAIN_RECORDS))
+    return failed
+
+
 def main():
     for path in (COLLECTOR, LOAD):
         if not os.access(path, os.X_OK):
             sys.exit('%s missing: make B=%s all tests' % (path, BUILD))
+    if os.environ.get('BENCH_PART') == 'index':
+        return 1 if index_part() else 0
     t0 = time.monotonic()
     say('collector-load: %s, lw-load %d-byte records, window %d, '
         'sync modes %s, --state-dir %s' % (
@@ -576,6 +630,7 @@ def main():
         say('  TLS handshakes cost the collector %.2f ms of cpu an agent' %
             (1000 * (cpu[True] - cpu[False]) / BURST_AGENTS))
 
+    failed = index_part() or failed
     idle = idle_run(IDLE_AGENTS)
     per = (idle['rss_kib'] - idle['base_kib']) / max(1, idle['connected'])
     say('')

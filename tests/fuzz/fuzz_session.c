@@ -36,6 +36,7 @@
 #include "hostlog.h"
 #include "hostname.h"
 #include "hostnet.h"
+#include "lab.h"
 #include "wake.h"
 #include "wire.h"
 
@@ -92,6 +93,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	hostnet_init(state_dir);
 	wake_init(base, 60);
+	lab_init(base);
 	session_init(&conf);
 	session_set_tls(NULL);
 	return 0;

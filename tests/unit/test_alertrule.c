@@ -45,8 +45,8 @@ test_parse_errors(void **state)
 		{ "x usb.add ->", "no command after ->" },
 		{ "x usb.add storage -> /bin/true", "a condition is FIELD=GLOB" },
 		{ "x usb.add =v -> /bin/true", "a condition is FIELD=GLOB" },
-		{ "x -> /bin/true", "expected NAME EVENT [FIELD=GLOB ...] -> "
-		    "COMMAND [ARG ...]" },
+		{ "x -> /bin/true", "expected NAME EVENT [FIELD=GLOB ...] "
+		    "[unknown] -> COMMAND [ARG ...]" },
 		{ "b/d usb.add -> /bin/true", "a rule's name is 1-64 of "
 		    "[A-Za-z0-9._-]" },
 	};
@@ -108,6 +108,55 @@ test_match(void **state)
 	record_free(&rec);
 }
 
+/* The lab's marks, as lab_known answers: one known MAC, one stick. */
+static int
+known(const char *id)
+{
+	return strcmp(id, "02:00:5e:10:00:01") == 0 ||
+	    strcmp(id, "4f1b0e27a1c9d3e2") == 0;
+}
+
+static void
+test_unknown(void **state)
+{
+	struct alert_rule	 r;
+	struct record		 rec;
+	const char		*err = NULL;
+
+	(void)state;
+	assert_int_equal(alertrule_parse("newbox net.device unknown -> "
+	    "/bin/true", &r, &err), 0);
+	assert_true(r.unknown);
+	assert_int_equal(r.nconds, 0);
+	alertrule_known(known);
+	record_init(&rec);
+	record_begin(&rec, "net.device");
+	record_add_str(&rec, "mac", "02:00:5e:10:00:01");
+	assert_false(alertrule_match(&r, "pc01", &rec));
+	record_begin(&rec, "net.device");
+	record_add_str(&rec, "mac", "02:00:5e:10:00:02");
+	assert_true(alertrule_match(&r, "pc01", &rec));
+	/* No device in the record: unknown cannot hold. */
+	record_begin(&rec, "net.device");
+	record_add_str(&rec, "ip", "198.51.100.7");
+	assert_false(alertrule_match(&r, "pc01", &rec));
+	alertrule_free(&r);
+	/* USB devices by device_id, with other conditions. */
+	assert_int_equal(alertrule_parse("sticks usb.add storage=true unknown "
+	    "-> /bin/true", &r, &err), 0);
+	record_begin(&rec, "usb.add");
+	record_add_str(&rec, "device_id", "4f1b0e27a1c9d3e2");
+	record_add_bool(&rec, "storage", 1);
+	assert_false(alertrule_match(&r, "pc01", &rec));
+	record_begin(&rec, "usb.add");
+	record_add_str(&rec, "device_id", "00000000000000d2");
+	record_add_bool(&rec, "storage", 1);
+	assert_true(alertrule_match(&r, "pc01", &rec));
+	alertrule_free(&r);
+	alertrule_known(NULL);
+	record_free(&rec);
+}
+
 int
 main(void)
 {
@@ -115,6 +164,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

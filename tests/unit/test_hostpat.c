@@ -132,6 +132,8 @@ test_reserved_events(void **state)
 	assert_true(reserved("host"));
 	assert_true(reserved("lab.device.new"));
 	assert_true(reserved("collector.x"));
+	assert_true(reserved("dashboard.login"));
+	assert_false(reserved("dashboards.x"));
 	assert_false(reserved("hosts.x"));
 	assert_false(reserved("agent.start"));
 	assert_false(reserved("usb.add"));
