@@ -80,7 +80,34 @@ sed -n 's/.*"mac":"\\([^"]*\\)".*/\\1/p' >>"$1"
 '''
 
 
+def json_reindex():
+    """A JSON log folder: the same counts after labwatchctl reindex."""
+    coll = lwtest.start_collector(fmt='json', name='collector-json')
+    index = os.path.join(coll.statedir, 'index.db')
+    a, b = PC(coll, 'pc11'), PC(coll, 'pc12')
+    usb = [('device_id', D1), ('serial', 'S "1"\n'), ('usb_session', 'j1')]
+    for p in (a, b):
+        p.send('net.device', [('mac', M1), ('ip', '198.51.100.7')])
+    a.send('usb.add', usb + [('interfaces', ['08/06/50', 'ff/00/00'])])
+    a.send('usb.write', [('path', '/media/s/\u00e9t\u00e9.txt'),
+                         ('size', 7)] + usb)
+    a.send('usb.remove', usb)
+    lwtest.wait_until(lambda: lab(coll, 'lab.usb.session'), 5)
+    ok = lwtest.wait_until(lambda: idle(coll), 5)
+    before = db_counts(index)
+    r = ctl(coll, 'reindex')
+    after = db_counts(index)
+    check('JSON logs: labwatchctl reindex rebuilds the same counts',
+          ok and r.returncode == 0 and after == before and
+          before['sessions'] == 'pc11/j1:1,7,0,0', (before, after, r.stdout,
+                                                   r.stderr))
+    a.close()
+    b.close()
+    lwtest.stop(coll)
+
+
 def main():
+    json_reindex()
     logdir, statedir = lwtest.tmpdir('lablogs'), lwtest.tmpdir('labstate')
     d = lwtest.tmpdir('labalert')
     script, fired = os.path.join(d, 'alert'), os.path.join(d, 'fired')
