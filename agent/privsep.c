@@ -86,6 +86,7 @@ priv_signals_ready(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -518,11 +519,16 @@ priv_start(const struct agent_conf *conf, const char *user)
 		log_warn("socketpair");
 		return -1;
 	}
-	/* Held until each side has its handlers (priv_signals_ready()). */
+	/*
+	 * Held until each side has its handlers (priv_signals_ready()):
+	 * SIGCHLD too, or a worker that dies at once goes unnoticed and
+	 * the parent waits for ever beside a zombie.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	switch ((worker_pid = fork())) {
 	case -1:
