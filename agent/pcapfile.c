@@ -48,8 +48,61 @@ pcapfile_open(struct pcapfile *f, const uint8_t *p, size_t len)
 	f->linktype = pf_u32(p + 20, f->swapped) & LINKTYPE_MASK;
 	f->p = p;
 	f->len = len;
-	f->off = PCAPFILE_HDR;
+	f->off = f->scout = PCAPFILE_HDR;
 	return 0;
+}
+
+/* Fetches the line at off into the cache, if in the file. */
+static void
+pcapfile_fetch(const struct pcapfile *f, size_t off)
+{
+	if (off < f->len)
+		__builtin_prefetch(f->p + off);
+}
+
+/*
+ * The scout walks PCAPFILE_AHEAD records ahead of the reader, fetching
+ * each record's header and first bytes into the cache.  The headers are a
+ * chain (each one's length says where the next begins) that the hardware
+ * cannot foresee, and one step ahead is less than memory takes: so the
+ * scout also guesses where the two records after the next begin, from the
+ * last two distinct lengths (packets mostly repeat a few sizes: full
+ * segments and ACKs), and fetches there.  A wrong guess costs a fetch.
+ * Bounded like the reader; it stops where a record is cut short, and the
+ * reader finds that out for itself.  Returns 0 when it cannot go on.
+ */
+static int
+pcapfile_scout(struct pcapfile *f)
+{
+	uint32_t	incl, g0, g1;
+	size_t		s;
+
+	if (f->scout >= f->len || f->len - f->scout < PCAPFILE_REC_HDR)
+		return 0;
+	incl = pf_u32(f->p + f->scout + 8, f->swapped);
+	if (incl > PCAPFILE_SNAP_MAX ||
+	    f->len - f->scout - PCAPFILE_REC_HDR < incl) {
+		f->scout = f->len;
+		return 0;
+	}
+	if (incl != f->guess[0]) {
+		f->guess[1] = f->guess[0];
+		f->guess[0] = incl;
+	}
+	s = f->scout += PCAPFILE_REC_HDR + (size_t)incl;
+	/* Its header, link, IP and transport headers: three lines at most. */
+	pcapfile_fetch(f, s);
+	pcapfile_fetch(f, s + 64);
+	pcapfile_fetch(f, s + 127);
+	/* Where the next two may begin: only their lengths are needed. */
+	g0 = PCAPFILE_REC_HDR + f->guess[0];
+	g1 = PCAPFILE_REC_HDR + f->guess[1];
+	pcapfile_fetch(f, s + g0 + 8);
+	pcapfile_fetch(f, s + g1 + 8);
+	pcapfile_fetch(f, s + g0 + g0 + 8);
+	pcapfile_fetch(f, s + g0 + g1 + 8);
+	pcapfile_fetch(f, s + g1 + g1 + 8);
+	return 1;
 }
 
 int
@@ -75,11 +128,12 @@ pcapfile_next(struct pcapfile *f, int64_t *ts_us, const uint8_t **data,
 	*caplen = incl < f->snaplen ? incl : f->snaplen;
 	*wirelen = pf_u32(h + 12, f->swapped);
 	f->off += PCAPFILE_REC_HDR + (size_t)incl;
-	/* The next record's header and first bytes, while this one is used. */
-	if (f->len - f->off >= 128) {
-		__builtin_prefetch(f->p + f->off);
-		__builtin_prefetch(f->p + f->off + 64);
-	}
+	if (f->lead > 0)
+		f->lead--;
+	else
+		f->scout = f->off;
+	while (f->lead < PCAPFILE_AHEAD && pcapfile_scout(f))
+		f->lead++;
 	return PCAPFILE_OK;
 bad:
 	f->off = f->len + 1;	/* stays bad */
