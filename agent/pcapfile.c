@@ -61,21 +61,55 @@ pcapfile_fetch(const struct pcapfile *f, size_t off)
 }
 
 /*
+ * Two lengths that may come after a record of len bytes: the last two
+ * that did (or len again, for a length not seen before).
+ */
+static void
+pcapfile_after(const struct pcapfile *f, uint32_t len, uint32_t out[2])
+{
+	unsigned int	i = (len * 0x9e3779b1U) >> 26;
+
+	if (f->follow[i].len == len) {
+		out[0] = f->follow[i].after[0];
+		out[1] = f->follow[i].after[1];
+	} else
+		out[0] = out[1] = len;
+}
+
+/* Remembers that a record of len bytes followed one of f->last. */
+static void
+pcapfile_learn(struct pcapfile *f, uint32_t len)
+{
+	unsigned int	i = (f->last * 0x9e3779b1U) >> 26;
+
+	if (f->follow[i].len != f->last) {
+		f->follow[i].len = f->last;
+		f->follow[i].after[0] = f->follow[i].after[1] = len;
+	} else if (f->follow[i].after[0] != len) {
+		f->follow[i].after[1] = f->follow[i].after[0];
+		f->follow[i].after[0] = len;
+	}
+	f->last = len;
+}
+
+/*
  * The scout walks PCAPFILE_AHEAD records ahead of the reader, fetching
  * each record's header and first bytes into the cache.  The headers are a
  * chain (each one's length says where the next begins) that the hardware
  * cannot foresee, and one step ahead is less than memory takes: so the
  * scout also guesses where the two records after the next begin, from the
- * last two distinct lengths (packets mostly repeat a few sizes: full
- * segments and ACKs), and fetches there.  A wrong guess costs a fetch.
- * Bounded like the reader; it stops where a record is cut short, and the
- * reader finds that out for itself.  Returns 0 when it cannot go on.
+ * lengths that came after the same lengths before (packets mostly repeat
+ * a few patterns of sizes: full segments and ACKs), and fetches there.
+ * A wrong guess costs a fetch.  Bounded like the reader; it stops where a
+ * record is cut short, and the reader finds that out for itself.
+ * Returns 0 when it cannot go on.
  */
 static int
 pcapfile_scout(struct pcapfile *f)
 {
-	uint32_t	incl, g0, g1;
-	size_t		s;
+	uint32_t	incl, a[2], b[2];
+	size_t		s, n;
+	int		i, j;
 
 	if (f->scout >= f->len || f->len - f->scout < PCAPFILE_REC_HDR)
 		return 0;
@@ -85,23 +119,21 @@ pcapfile_scout(struct pcapfile *f)
 		f->scout = f->len;
 		return 0;
 	}
-	if (incl != f->guess[0]) {
-		f->guess[1] = f->guess[0];
-		f->guess[0] = incl;
-	}
+	pcapfile_learn(f, incl);
 	s = f->scout += PCAPFILE_REC_HDR + (size_t)incl;
 	/* Its header, link, IP and transport headers: three lines at most. */
 	pcapfile_fetch(f, s);
 	pcapfile_fetch(f, s + 64);
 	pcapfile_fetch(f, s + 127);
 	/* Where the next two may begin: only their lengths are needed. */
-	g0 = PCAPFILE_REC_HDR + f->guess[0];
-	g1 = PCAPFILE_REC_HDR + f->guess[1];
-	pcapfile_fetch(f, s + g0 + 8);
-	pcapfile_fetch(f, s + g1 + 8);
-	pcapfile_fetch(f, s + g0 + g0 + 8);
-	pcapfile_fetch(f, s + g0 + g1 + 8);
-	pcapfile_fetch(f, s + g1 + g1 + 8);
+	pcapfile_after(f, incl, a);
+	for (i = 0; i < 2 && (i == 0 || a[1] != a[0]); i++) {
+		n = s + PCAPFILE_REC_HDR + a[i];
+		pcapfile_fetch(f, n + 8);
+		pcapfile_after(f, a[i], b);
+		for (j = 0; j < 2 && (j == 0 || b[1] != b[0]); j++)
+			pcapfile_fetch(f, n + PCAPFILE_REC_HDR + b[j] + 8);
+	}
 	return 1;
 }
 
