@@ -41,6 +41,28 @@ cid_icmp_counterpart(uint8_t proto, uint16_t type)
 	return -1;
 }
 
+/*
+ * SHA-1 with the digest fetched once and one context reused: SHA1()
+ * fetches the algorithm anew on every call, which cost more than the
+ * hash of 40 bytes.  SHA1() stays the fallback.
+ */
+static void
+cid_sha1(const uint8_t *in, size_t n, uint8_t md[SHA_DIGEST_LENGTH])
+{
+	static EVP_MD		*sha1;
+	static EVP_MD_CTX	*ctx;
+
+	if (sha1 == NULL)
+		sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	if (sha1 == NULL || ctx == NULL ||
+	    EVP_DigestInit_ex2(ctx, sha1, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, in, n) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		SHA1(in, n, md);
+}
+
 int
 communityid_v1(uint16_t seed, int af, uint8_t proto, const uint8_t *saddr,
     const uint8_t *daddr, uint16_t sport, uint16_t dport,
@@ -87,7 +109,7 @@ communityid_v1(uint16_t seed, int af, uint8_t proto, const uint8_t *saddr,
 		in[n++] = (uint8_t)(pb >> 8);
 		in[n++] = (uint8_t)pb;
 	}
-	SHA1(in, n, md);
+	cid_sha1(in, n, md);
 	memcpy(out, "1:", 2);
 	EVP_EncodeBlock((unsigned char *)out + 2, md, sizeof(md));
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "agent.h"
 #include "cidr.h"
 #include "communityid.h"
@@ -51,6 +52,7 @@ static struct names_queries	*queries;
 static struct names_budget	 reassembly = { .limit = REASSEMBLY_BUDGET };
 static struct cidr_set		*lan;
 static struct cidr_set		*filter;
+static struct record		 flow_rec;	/* reused: its memory stays */
 static uint8_t			 ignore[65536 / 8];
 
 static struct {
@@ -167,7 +169,7 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 	char			 cid[COMMUNITYID_MAX];
 	int			 af = k->af == 4 ? AF_INET : AF_INET6;
 	int			 ini_lan, resp_lan, label;
-	struct record		 r;
+	struct record		*r = &flow_rec;
 
 	(void)arg;
 	remote = net_remote(k, &ini_lan, &resp_lan);
@@ -177,30 +179,28 @@ net_emit_cb(const struct conv *c, int final, void *arg)
 			net_count_filtered(cidr_label_name(filter, label));
 		return;
 	}
-	record_init(&r);
-	record_begin(&r, ini_lan && resp_lan ? "flow.lan" : "flow.internet");
+	record_begin(r, ini_lan && resp_lan ? "flow.lan" : "flow.internet");
 	if (replay)
-		r.ts_us = final ? c->end : conv_clock(convs);
-	record_add_str(&r, "proto", net_proto_str(k->proto, pbuf));
-	record_add_str(&r, "src", inet_ntop(af, k->ini, a, sizeof(a)));
-	record_add_str(&r, "dst", inet_ntop(af, k->resp, a, sizeof(a)));
-	record_add_int(&r, "dport", k->rport);
+		r->ts_us = final ? c->end : conv_clock(convs);
+	record_add_str(r, "proto", net_proto_str(k->proto, pbuf));
+	record_add_str(r, "src", addr_ntop(af, k->ini, a));
+	record_add_str(r, "dst", addr_ntop(af, k->resp, a));
+	record_add_int(r, "dport", k->rport);
 	/* The most telling fields first: where to, then how much. */
 	if (!ini_lan || !resp_lan)
-		net_add_names(&r, c);
+		net_add_names(r, c);
 	net_community_id(c, cid);
-	record_add_str(&r, "community_id", cid);
-	record_add_int(&r, "packets_out", (int64_t)c->packets[CONV_OUT]);
-	record_add_int(&r, "bytes_out", (int64_t)c->bytes[CONV_OUT]);
-	record_add_int(&r, "packets_in", (int64_t)c->packets[CONV_IN]);
-	record_add_int(&r, "bytes_in", (int64_t)c->bytes[CONV_IN]);
-	record_add_int(&r, "connections", c->nports);
-	record_add_time(&r, "start", c->start);
-	record_add_time(&r, "end", c->end);
-	record_add_duration(&r, "duration", c->end - c->start);
-	record_add_bool(&r, "final", final);
-	net_emit(&r);
-	record_free(&r);
+	record_add_str(r, "community_id", cid);
+	record_add_int(r, "packets_out", (int64_t)c->packets[CONV_OUT]);
+	record_add_int(r, "bytes_out", (int64_t)c->bytes[CONV_OUT]);
+	record_add_int(r, "packets_in", (int64_t)c->packets[CONV_IN]);
+	record_add_int(r, "bytes_in", (int64_t)c->bytes[CONV_IN]);
+	record_add_int(r, "connections", c->nports);
+	record_add_time(r, "start", c->start);
+	record_add_time(r, "end", c->end);
+	record_add_duration(r, "duration", c->end - c->start);
+	record_add_bool(r, "final", final);
+	net_emit(r);
 }
 
 /* Builds a prefix set from CIDR strings; a bad one is fatal at start. */
@@ -546,6 +546,7 @@ net_shutdown(void)
 		return;
 	conv_free(convs);
 	convs = NULL;
+	record_free(&flow_rec);
 	names_cache_free(dns);
 	names_queries_free(queries);
 	cidr_free(lan);

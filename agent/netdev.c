@@ -167,8 +167,9 @@ oui_load(void)
 		return;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%2x-%2x-%2x (hex)%n", &a, &b, &c, &n) != 3 ||
-		    strstr(line, "(hex)") == NULL)
+		/* strstr first: four lines in five are not entries. */
+		if (strstr(line, "(hex)") == NULL ||
+		    sscanf(line, "%2x-%2x-%2x (hex)%n", &a, &b, &c, &n) != 3)
 			continue;
 		for (p = strstr(line, "(hex)") + 5; *p == ' ' || *p == '\t';
 		    p++)
@@ -181,7 +182,10 @@ oui_load(void)
 			ouis = xreallocarray(ouis, cap, sizeof(*ouis));
 		}
 		ouis[nouis].prefix = a << 16 | b << 8 | c;
-		snprintf(ouis[nouis].name, OUI_NAME_MAX, "%.*s", (int)len, p);
+		if (len > OUI_NAME_MAX - 1)
+			len = OUI_NAME_MAX - 1;
+		memcpy(ouis[nouis].name, p, len);
+		ouis[nouis].name[len] = '\0';
 		nouis++;
 	}
 	fclose(f);

@@ -14,10 +14,18 @@
 #define PCAPFILE_HDR		24
 #define PCAPFILE_REC_HDR	16
 #define PCAPFILE_SNAP_MAX	262144	/* libpcap's largest record */
+#define PCAPFILE_AHEAD		8	/* records the scout runs ahead */
+#define PCAPFILE_FOLLOW		64	/* lengths the scout remembers */
 
 struct pcapfile {
 	const uint8_t	*p;
 	size_t		 len, off;
+	size_t		 scout;		/* a record ahead, its lines fetched */
+	int		 lead;		/* records from off to scout */
+	uint32_t	 last;		/* the length the scout read last */
+	struct {			/* the lengths that came after one */
+		uint32_t len, after[2];
+	}		 follow[PCAPFILE_FOLLOW];
 	int		 swapped;	/* written on the other byte order */
 	int		 nsec;		/* nanosecond timestamps */
 	uint32_t	 snaplen;	/* records are cut to this */

@@ -134,6 +134,26 @@ addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 }
 
 const char *
+addr_ntop(int af, const void *a, char *out)
+{
+	const uint8_t	*b = a;
+	char		*p = out;
+	int		 i;
+
+	if (af != AF_INET)
+		return inet_ntop(af, a, out, INET6_ADDRSTRLEN);
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*p++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char)('0' + b[i] / 10 % 10);
+		*p++ = (char)('0' + b[i] % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return out;
+}
+
+const char *
 addr_str(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	char		h[INET6_ADDRSTRLEN];

@@ -40,6 +40,11 @@ const char *addr_join(char *, size_t, const char *, const char *);
  */
 int	addr_parse(const char *, struct sockaddr_storage *, socklen_t *,
 	    const char **);
+/*
+ * inet_ntop() into a buffer of INET6_ADDRSTRLEN, the same text, with IPv4
+ * written here (conversation records carry two addresses each).
+ */
+const char *addr_ntop(int af, const void *, char *);
 /* Writes sa as "a.b.c.d:port" or "[v6]:port". */
 const char *addr_str(const struct sockaddr *, char *, size_t);
 /* Parses exactly "aa:bb:cc:dd:ee:ff" into mac: 0, or -1. */

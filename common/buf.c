@@ -56,12 +56,6 @@ buf_add(struct buf *b, const void *p, size_t n)
 }
 
 void
-buf_add_u8(struct buf *b, uint8_t v)
-{
-	buf_add(b, &v, 1);
-}
-
-void
 buf_add_u16(struct buf *b, uint16_t v)
 {
 	uint8_t	p[2] = { v >> 8, v & 0xff };

@@ -142,6 +142,14 @@ escape_quoted(struct buf *out, const uint8_t *s, size_t len, int json)
 	buf_reserve(out, len + 2);
 	buf_add_u8(out, '"');
 	for (i = 0; i < len; i += n) {
+		/* A run of bytes written as they are, in one copy. */
+		for (n = 0; i + n < len && s[i + n] >= 0x20 && s[i + n] < 0x7f &&
+		    s[i + n] != '"' && s[i + n] != '\\'; n++)
+			;
+		if (n > 0) {
+			buf_add(out, s + i, n);
+			continue;
+		}
 		c = s[i];
 		n = 1;
 		if (c >= 0x80) {

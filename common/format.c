@@ -21,38 +21,71 @@ format_parse(const char *s, enum log_format *f)
 	return 0;
 }
 
+/* Writes n decimal digits of v at p. */
+static void
+format_digits(char *p, int64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * The UTC date and time of sec as YYYY-MM-DDTHH:MM:SS, by the proleptic
+ * Gregorian calendar (as gmtime_r), without a library call: records
+ * carry several times each.  Years outside 1000-9999 (which strftime's
+ * %Y writes with other than four digits) give zeros.
+ */
+static void
+format_civil(char out[19], int64_t sec)
+{
+	int64_t	days = sec / 86400, rem = sec % 86400;
+	int64_t	era, doe, yoe, doy, mp, y, m, d;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	/* Days since 0000-03-01, in 400-year eras (H. Hinnant). */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	if (y < 1000 || y > 9999) {
+		memcpy(out, "0000-00-00T00:00:00", 19);
+		return;
+	}
+	format_digits(out, y, 4);
+	out[4] = '-';
+	format_digits(out + 5, m, 2);
+	out[7] = '-';
+	format_digits(out + 8, d, 2);
+	out[10] = 'T';
+	format_digits(out + 11, rem / 3600, 2);
+	out[13] = ':';
+	format_digits(out + 14, rem / 60 % 60, 2);
+	out[16] = ':';
+	format_digits(out + 17, rem % 60, 2);
+}
+
 void
 format_ts(char out[FORMAT_TS_LEN + 1], int64_t ts_us)
 {
-	/* gmtime_r once a second: records come in bursts.  Per thread: the
-	 * collector's index formats records too. */
-	static __thread int64_t	cached_sec = INT64_MIN;
-	static __thread char	cached[20];
-	int64_t		sec = ts_us / 1000000, usec = ts_us % 1000000;
-	struct tm	tm;
-	time_t		t;
-	int		i;
+	int64_t	sec = ts_us / 1000000, usec = ts_us % 1000000;
 
 	if (usec < 0) {
 		usec += 1000000;
 		sec--;
 	}
-	if (sec != cached_sec) {
-		t = (time_t)sec;
-		/* RFC 3339 has four-digit years only. */
-		if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-		    tm.tm_year > 9999 - 1900 ||
-		    strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S",
-		    &tm) != 19)
-			memcpy(cached, "0000-00-00T00:00:00", 20);
-		cached_sec = sec;
-	}
-	memcpy(out, cached, 19);
+	format_civil(out, sec);
 	out[19] = '.';
-	for (i = 25; i > 19; i--) {
-		out[i] = (char)('0' + usec % 10);
-		usec /= 10;
-	}
+	format_digits(out + 20, usec, 6);
 	out[26] = 'Z';
 	out[27] = '\0';
 }

@@ -71,7 +71,7 @@ test_format_ts(void **state)
 	expect_ts(-86400000000LL, "1969-12-31T00:00:00.000000Z");
 }
 
-/* The per-second cache must not leak one second into another. */
+/* One second must not leak into another. */
 static void
 test_format_ts_cache(void **state)
 {
@@ -93,6 +93,9 @@ test_format_ts_extremes(void **state)
 	expect_ts(INT64_MAX, "0000-00-00T00:00:00.775807Z");
 	expect_ts(INT64_MIN, "0000-00-00T00:00:00.224192Z");
 	expect_ts(253402300800000000LL, "0000-00-00T00:00:00.000000Z");
+	/* Years below 1000 have no four digits in strftime's %Y either. */
+	expect_ts(-30610224000000000LL, "1000-01-01T00:00:00.000000Z");
+	expect_ts(-30610224000000001LL, "0000-00-00T00:00:00.999999Z");
 	expect_ts(INT64_MAX, "0000-00-00T00:00:00.775807Z");
 	expect_ts(1000000, "1970-01-01T00:00:01.000000Z");
 }
