@@ -7,6 +7,7 @@
 #include "escape.h"
 #include "format.h"
 #include "hoststat.h"
+#include "lab.h"
 #include "xmalloc.h"
 
 static struct hoststat	**hosts;	/* sorted by name */
@@ -52,7 +53,9 @@ copy(char *dst, size_t size, const void *src, size_t len)
 void
 hoststat_known(const char *host)
 {
-	hoststat_find(host);
+	/* lab.log is the lab's, not a PC's. */
+	if (strcmp(host, LAB_HOST) != 0)
+		hoststat_find(host);
 }
 
 void

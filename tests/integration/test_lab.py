@@ -314,6 +314,10 @@ def main():
           news[1].get('mac') == '02:00:5e:10:00:04', news)
     r = ctl(coll, 'devices', '--ignored')
     check('the ignore mark survived the restart', M3 in r.stdout, r.stdout)
+    r = ctl(coll, '-j', 'hosts')
+    check('after a restart: labwatchctl hosts lists the PCs, not lab.log',
+          r.returncode == 0 and '"pc04"' in r.stdout and
+          '"lab"' not in r.stdout, r.stdout[-300:])
     r = ctl(coll, 'forget', M2)
     p4.send('net.device', [('mac', M2), ('ip', '198.51.100.9')])
     got = lwtest.wait_until(lambda: len(lab(coll, 'lab.device.new')) >= 3, 6)
