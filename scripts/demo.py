@@ -371,6 +371,9 @@ def main():
     with open(os.path.join(LOGS, "lab.log")) as f:
         sys.stdout.write(f.read())
 
+    say("Devices the lab saw, new until marked: labwatchctl devices")
+    labwatchctl("devices")
+
     say("The agents stop")
     for pc in PCS:
         stop("agent-" + pc)
