@@ -187,6 +187,9 @@ opts_file_cb(const char *key, const char *value, int line, void *arg)
 		free(dup);	/* a refused value is kept nowhere */
 		return -1;
 	}
+	/* Only strings and lists keep the text; numbers and words are read. */
+	if (t->type != OPT_STR && t->type != OPT_LIST)
+		free(dup);
 	return 0;
 }
 
