@@ -89,7 +89,7 @@ static char			 index_path[4096];
 static int
 index_setup(const struct privdrop_user *u)
 {
-	static const char *const ext[] = { "", "-wal", "-shm" };
+	static const char *const ext[] = { "", "-wal", "-shm", "-spill" };
 	char	 f[sizeof(index_path) + 8];
 	size_t	 i;
 

@@ -251,10 +251,12 @@ control_index(struct buf *b, int rebuild)
 	index_stats(&st);
 	buf_printf(b, "{\"ok\":true,\"on\":%s,\"queued\":%llu,"
 	    "\"indexed\":%llu,\"missed\":%llu,\"batches\":%llu,"
-	    "\"depth\":%d,\"reindexing\":%s,\"reindexed\":%llu,",
+	    "\"depth\":%d,\"spilled\":%llu,\"reindexing\":%s,"
+	    "\"reindexed\":%llu,",
 	    st.on ? "true" : "false", (unsigned long long)st.queued,
 	    (unsigned long long)st.indexed, (unsigned long long)st.missed,
 	    (unsigned long long)st.batches, st.depth,
+	    (unsigned long long)st.spilled,
 	    st.reindexing ? "true" : "false",
 	    (unsigned long long)st.reindexed);
 	control_json_str(b, "reindex_message", st.reindex_msg);

@@ -5,7 +5,10 @@
  * that buffer to a bounded queue under one lock and one wakeup; the
  * thread (SCHED_IDLE: the loop's leftover CPU) takes up to INDEX_BATCH_MAX
  * records at a time and writes them in one transaction (indexdb.c).  The
- * loop never waits on the database: a full queue drops the record from the
+ * loop never waits on the database: when the queue is full, a turn's
+ * records go to a spill file beside the database (INDEX-spill), which the
+ * thread reads back once the queue is empty, and which outlives a restart;
+ * only when that too is full (INDEX_SPILL_MAX) are records dropped from the
  * index, counted and logged.  Lab records (host "lab": marks, lab.*
  * events) are few and always queued.
  */
@@ -13,12 +16,15 @@
 
 #include <event2/event.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "hostname.h"
@@ -29,6 +35,8 @@
 #include "xmalloc.h"
 
 #define INDEX_WARN_EVERY	10	/* seconds between "queue full" logs */
+#define INDEX_SPILL_MAX		((off_t)1 << 30)	/* bytes */
+#define SPILL_HDR		8	/* records, bytes: 4 each, big endian */
 
 enum chunk_kind {
 	CHUNK_RECORDS,
@@ -61,6 +69,13 @@ static struct chunk	*turn[2];	/* this turn's records, lab's */
 static struct event	*flush_ev;	/* hands them over, once a turn */
 static time_t		 warned;
 static uint64_t		 missed_logged;
+/* The spill file: written by the loop at spill_wr, read by the thread
+ * at spill_rd (both under mtx); empty again once read to the end. */
+static int		 spill_fd = -1;
+static off_t		 spill_wr, spill_rd;
+
+static void	spill_open(const char *);
+static void	chunk_free(struct chunk *);
 
 int
 index_open(const char *path, void (*cb)(const struct index_device *, void *),
@@ -70,10 +85,127 @@ index_open(const char *path, void (*cb)(const struct index_device *, void *),
 		return 0;
 	if ((db = indexdb_open(path)) == NULL)
 		return -1;
+	spill_open(path);
 	indexdb_devices(db, cb, arg);
 	on = 1;
 	st.on = 1;
 	return 0;
+}
+
+/*
+ * Opens the spill file; records a previous run left in it are read back
+ * first.  A torn last entry (a crash while writing it) is cut off.
+ */
+static void
+spill_open(const char *dbpath)
+{
+	struct buf	 path;
+	uint8_t		 h[SPILL_HDR];
+	off_t		 end, off = 0;
+	uint32_t	 len;
+
+	buf_init(&path);
+	buf_printf(&path, "%s-spill", dbpath);
+	spill_fd = open((char *)path.data, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (spill_fd == -1)
+		log_warn("index: %s (a full queue drops records)",
+		    (char *)path.data);
+	buf_free(&path);
+	if (spill_fd == -1 || (end = lseek(spill_fd, 0, SEEK_END)) == -1)
+		return;
+	while (end - off >= SPILL_HDR && pread(spill_fd, h, SPILL_HDR, off) ==
+	    SPILL_HDR) {
+		len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
+		    (uint32_t)h[6] << 8 | h[7];
+		if (end - off - SPILL_HDR < (off_t)len)
+			break;
+		off += SPILL_HDR + (off_t)len;
+	}
+	if (off != end && ftruncate(spill_fd, off) == -1)
+		log_warn("index: cutting the spill file's torn end");
+	spill_wr = off;
+	if (off > 0)
+		log_info("index: %lld bytes of records a previous run could "
+		    "not index yet; indexing them first", (long long)off);
+}
+
+/* Loop side, under mtx: a turn's records to the spill file; -1: full. */
+static int
+spill_put(const struct chunk *c)
+{
+	uint8_t	h[SPILL_HDR];
+	ssize_t	n;
+
+	if (spill_fd == -1 || spill_wr + SPILL_HDR + (off_t)c->b.len >
+	    INDEX_SPILL_MAX)
+		return -1;
+	h[0] = (uint8_t)(c->n >> 24);
+	h[1] = (uint8_t)(c->n >> 16);
+	h[2] = (uint8_t)(c->n >> 8);
+	h[3] = (uint8_t)c->n;
+	h[4] = (uint8_t)(c->b.len >> 24);
+	h[5] = (uint8_t)(c->b.len >> 16);
+	h[6] = (uint8_t)(c->b.len >> 8);
+	h[7] = (uint8_t)c->b.len;
+	if (pwrite(spill_fd, h, SPILL_HDR, spill_wr) != SPILL_HDR ||
+	    (n = pwrite(spill_fd, c->b.data, c->b.len, spill_wr +
+	    SPILL_HDR)) < 0 || (size_t)n != c->b.len) {
+		log_warn("index: writing the spill file");
+		return -1;
+	}
+	spill_wr += SPILL_HDR + (off_t)c->b.len;
+	return 0;
+}
+
+/*
+ * Thread side, under mtx: the next spilled turn as a chunk, or NULL when
+ * all is read (the file is then emptied).  Reads with mtx released.
+ */
+static struct chunk *
+spill_take(void)
+{
+	struct chunk	*c;
+	uint8_t		 h[SPILL_HDR];
+	off_t		 at = spill_rd;
+	uint32_t	 len;
+
+	if (spill_fd == -1 || spill_rd >= spill_wr) {
+		if (spill_fd != -1 && spill_wr > 0) {
+			if (ftruncate(spill_fd, 0) == -1)
+				log_warn("index: emptying the spill file");
+			spill_wr = spill_rd = 0;
+		}
+		return NULL;
+	}
+	pthread_mutex_unlock(&mtx);
+	c = NULL;
+	if (pread(spill_fd, h, SPILL_HDR, at) == SPILL_HDR) {
+		len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
+		    (uint32_t)h[6] << 8 | h[7];
+		c = xcalloc(1, sizeof(*c));
+		c->kind = CHUNK_RECORDS;
+		c->n = (int)((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+		    (uint32_t)h[2] << 8 | h[3]);
+		buf_init(&c->b);
+		buf_reserve(&c->b, len);
+		if (pread(spill_fd, c->b.data, len, at + SPILL_HDR) !=
+		    (ssize_t)len) {
+			chunk_free(c);
+			c = NULL;
+		} else
+			c->b.len = len;
+	}
+	pthread_mutex_lock(&mtx);
+	if (c == NULL) {
+		log_warnx("index: the spill file cannot be read back; "
+		    "dropping it (labwatchctl reindex)");
+		spill_rd = spill_wr;
+		return NULL;
+	}
+	spill_rd = at + SPILL_HDR + (off_t)len;
+	st.spilled -= (uint64_t)c->n;
+	return c;
 }
 
 static void
@@ -195,11 +327,23 @@ index_main(void *arg)
 	for (;;) {
 		STAILQ_INIT(&batch);
 		pthread_mutex_lock(&mtx);
-		while (STAILQ_EMPTY(&queue) && !stopping)
+		while (STAILQ_EMPTY(&queue) && spill_rd >= spill_wr &&
+		    !stopping)
 			pthread_cond_wait(&cond, &mtx);
 		if (STAILQ_EMPTY(&queue) && stopping) {
+			/* What is spilled waits for the next start. */
 			pthread_mutex_unlock(&mtx);
 			break;
+		}
+		if (STAILQ_EMPTY(&queue)) {
+			/* The queue read, the spill (newer records) next. */
+			for (n = 0; n < INDEX_BATCH_MAX &&
+			    (c = spill_take()) != NULL; n += c->n)
+				STAILQ_INSERT_TAIL(&batch, c, entry);
+			pthread_mutex_unlock(&mtx);
+			if (!STAILQ_EMPTY(&batch))
+				index_write(&batch);
+			continue;
 		}
 		/* A rebuild runs alone, records queued before it first. */
 		c = STAILQ_FIRST(&queue);
@@ -260,9 +404,9 @@ index_warn(uint64_t missed)
 
 	if (now - warned < INDEX_WARN_EVERY || missed == missed_logged)
 		return;
-	log_warnx("index: queue full (%d records), %llu record(s) not indexed "
-	    "(%llu in all; the logs have them: labwatchctl reindex)",
-	    INDEX_QUEUE_MAX, (unsigned long long)(missed - missed_logged),
+	log_warnx("index: queue and spill file full, %llu record(s) not "
+	    "indexed (%llu in all; the logs have them: labwatchctl reindex)",
+	    (unsigned long long)(missed - missed_logged),
 	    (unsigned long long)missed);
 	missed_logged = missed;
 	warned = now;
@@ -270,7 +414,8 @@ index_warn(uint64_t missed)
 
 /*
  * End of a loop turn: its records go to the thread under one lock and one
- * wakeup, or, when the queue is full, are dropped (not lab records).
+ * wakeup, or, when the queue is full, to the spill file, or when that is
+ * full too, are dropped (not lab records).
  */
 static void
 index_flush_cb(evutil_socket_t fd, short ev, void *arg)
@@ -287,8 +432,15 @@ index_flush_cb(evutil_socket_t fd, short ev, void *arg)
 		if ((c = turn[i]) == NULL)
 			continue;
 		turn[i] = NULL;
-		if (!c->must && st.depth + c->n > INDEX_QUEUE_MAX) {
-			st.missed += (uint64_t)c->n;
+		/* Once spilling, the spill until it is read: in order. */
+		if (!c->must && (spill_rd < spill_wr ||
+		    st.depth + c->n > INDEX_QUEUE_MAX)) {
+			if (spill_put(c) == 0) {
+				st.spilled += (uint64_t)c->n;
+				st.queued += (uint64_t)c->n;
+				signal = 1;
+			} else
+				st.missed += (uint64_t)c->n;
 			drop = c;
 			continue;
 		}
@@ -393,5 +545,8 @@ index_shutdown(void)
 	index_drop(&queue);
 	indexdb_close(db);
 	db = NULL;
+	if (spill_fd != -1)
+		close(spill_fd);
+	spill_fd = -1;
 	on = 0;
 }

@@ -48,6 +48,7 @@ struct index_device {
 struct index_stats {
 	uint64_t	queued, indexed, missed, batches;
 	int		depth;		/* records waiting now */
+	uint64_t	spilled;	/* ... in the spill file */
 	int		on;
 	int		reindexing;	/* a rebuild runs */
 	uint64_t	reindexed;	/* records the last rebuild read */

@@ -334,4 +334,44 @@ def main():
     p4.close()
 
 
-lwtest.run(main)
+def burst():
+    """A burst beyond the index's queue (65,536 records): the rest goes
+    to the spill file and is indexed after, none missed; what is spilled
+    when the collector stops is indexed after its next start."""
+    load = os.path.join(lwtest.BUILD, 'tests', 'lw-load')
+    coll = lwtest.start_collector(tls=False, name='collector-burst')
+    r = subprocess.run([load, '--connect', '127.0.0.1:%d' % coll.port,
+                        '--agents', '10', '--records', '12000', '--sources',
+                        '10'], capture_output=True, text=True, timeout=120)
+    check('burst: 120,000 records acknowledged', r.returncode == 0 and
+          'acked=120000 ' in r.stdout, r.stdout + r.stderr[-300:])
+    st = json.loads(ctl(coll, '-j', 'index').stdout or '{}')
+    check('burst: the queue overflowed into the spill file',
+          st.get('spilled', 0) > 0 or st.get('queued', 0) >
+          st.get('indexed', 0) + 65536, st)
+    # Stop with records still spilled; the next start indexes them.
+    rc = lwtest.stop(coll, timeout=15)
+    index = os.path.join(coll.statedir, 'index.db')
+    spill = os.path.getsize(index + '-spill') if os.path.exists(
+        index + '-spill') else 0
+    coll = lwtest.start_collector(tls=False, name='collector-burst2',
+                                  logdir=coll.logdir, statedir=coll.statedir)
+    done = lwtest.wait_until(lambda: sqlite3.connect(index).execute(
+        "SELECT count(*) FROM events WHERE event = 'load.test'").fetchone()[
+            0] == 120000, 60, 0.5)
+    st = json.loads(ctl(coll, '-j', 'index').stdout or '{}')
+    check('burst: stopped with %d bytes spilled (status %r), restarted: '
+          'all 120,000 records indexed, none missed' % (spill, rc),
+          done and st.get('missed') == 0, st)
+    check('burst: the spill file is empty once read',
+          lwtest.wait_until(lambda: os.path.getsize(index + '-spill') == 0,
+                            5), os.path.getsize(index + '-spill'))
+    lwtest.stop(coll)
+
+
+def steps():
+    main()
+    lwtest.step('burst', burst)
+
+
+lwtest.run(steps)
