@@ -121,7 +121,10 @@ spill_open(const char *dbpath)
 		if (end - off - SPILL_HDR < (off_t)len)
 			break;
 		off += SPILL_HDR + (off_t)len;
+		st.spilled += (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 |
+		    (uint64_t)h[2] << 8 | h[3];
 	}
+	st.queued = st.spilled;
 	if (off != end && ftruncate(spill_fd, off) == -1)
 		log_warn("index: cutting the spill file's torn end");
 	spill_wr = off;
@@ -160,7 +163,8 @@ spill_put(const struct chunk *c)
 
 /*
  * Thread side, under mtx: the next spilled turn as a chunk, or NULL when
- * all is read (the file is then emptied).  Reads with mtx released.
+ * all is read; the file is emptied once its last turn is taken.  Reads
+ * with mtx released.
  */
 static struct chunk *
 spill_take(void)
@@ -170,14 +174,8 @@ spill_take(void)
 	off_t		 at = spill_rd;
 	uint32_t	 len;
 
-	if (spill_fd == -1 || spill_rd >= spill_wr) {
-		if (spill_fd != -1 && spill_wr > 0) {
-			if (ftruncate(spill_fd, 0) == -1)
-				log_warn("index: emptying the spill file");
-			spill_wr = spill_rd = 0;
-		}
+	if (spill_fd == -1 || spill_rd >= spill_wr)
 		return NULL;
-	}
 	pthread_mutex_unlock(&mtx);
 	c = NULL;
 	if (pread(spill_fd, h, SPILL_HDR, at) == SPILL_HDR) {
@@ -200,11 +198,21 @@ spill_take(void)
 	if (c == NULL) {
 		log_warnx("index: the spill file cannot be read back; "
 		    "dropping it (labwatchctl reindex)");
-		spill_rd = spill_wr;
+		st.missed += st.spilled;
+		st.spilled = 0;
+		if (ftruncate(spill_fd, 0) == -1)
+			log_warn("index: emptying the spill file");
+		spill_wr = spill_rd = 0;
 		return NULL;
 	}
 	spill_rd = at + SPILL_HDR + (off_t)len;
 	st.spilled -= (uint64_t)c->n;
+	if (spill_rd >= spill_wr) {
+		/* All read (and in memory): the file starts afresh. */
+		if (ftruncate(spill_fd, 0) == -1)
+			log_warn("index: emptying the spill file");
+		spill_wr = spill_rd = 0;
+	}
 	return c;
 }
 
