@@ -32,23 +32,11 @@ json_fail(struct json_in *in, const char *why)
 static int
 json_hex4(struct json_in *in, uint32_t *v)
 {
-	int	i, c;
-
 	if (in->end - in->p < 4)
 		return json_fail(in, "truncated \\u escape");
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)*in->p++;
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
-			return json_fail(in, "bad \\u escape");
-		*v = *v << 4 | (uint32_t)c;
-	}
+	if (hex4(in->p, v) == -1)
+		return json_fail(in, "bad \\u escape");
+	in->p += 4;
 	return 0;
 }
 
@@ -66,29 +54,9 @@ json_put(struct json_in *in, const void *s, size_t n)
 static int
 json_put_cp(struct json_in *in, uint32_t cp)
 {
-	char	u[4];
-	size_t	n;
+	uint8_t	u[4];
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return json_put(in, u, n);
+	return json_put(in, u, utf8_put(u, cp));
 }
 
 static int

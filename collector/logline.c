@@ -90,18 +90,6 @@ decimal(const char *s, const char *end, long long *v)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Reads a quoted string at c->p (on its opening quote) into b, undoing
  * the escapes both formats write (\" \\ \n \r \t \xNN \uNNNN, and JSON's
@@ -110,8 +98,8 @@ hexval(char c)
 static int
 quoted(struct cur *c, struct buf *b)
 {
-	int		hi, lo, k, v;
-	uint32_t	cp;
+	int		hi, lo;
+	uint32_t	cp, lo2;
 
 	buf_reset(b);
 	for (c->p++; c->p < c->end; c->p++) {
@@ -135,31 +123,21 @@ quoted(struct cur *c, struct buf *b)
 		case 'b': buf_add_u8(b, '\b'); break;
 		case 'f': buf_add_u8(b, '\f'); break;
 		case 'x':
-			if (c->end - c->p < 3 || (hi = hexval(c->p[1])) < 0 ||
-			    (lo = hexval(c->p[2])) < 0)
+			if (c->end - c->p < 3 || (hi = hex_digit(c->p[1])) < 0 ||
+			    (lo = hex_digit(c->p[2])) < 0)
 				return -1;
 			buf_add_u8(b, (uint8_t)(hi << 4 | lo));
 			c->p += 2;
 			break;
 		case 'u':
-			if (c->end - c->p < 5)
+			if (c->end - c->p < 5 || hex4(c->p + 1, &cp) == -1)
 				return -1;
-			for (cp = 0, k = 1; k <= 4; k++) {
-				if ((v = hexval(c->p[k])) < 0)
-					return -1;
-				cp = cp << 4 | (uint32_t)v;
-			}
 			c->p += 4;
 			/* A surrogate pair (JSON) makes one code point. */
 			if (cp >= 0xd800 && cp <= 0xdbff && c->end - c->p >= 7 &&
 			    c->p[1] == '\\' && c->p[2] == 'u') {
-				uint32_t lo2 = 0;
-
-				for (k = 3; k <= 6; k++) {
-					if ((v = hexval(c->p[k])) < 0)
-						return -1;
-					lo2 = lo2 << 4 | (uint32_t)v;
-				}
+				if (hex4(c->p + 3, &lo2) == -1)
+					return -1;
 				if (lo2 >= 0xdc00 && lo2 <= 0xdfff) {
 					cp = 0x10000 + ((cp - 0xd800) << 10) +
 					    (lo2 - 0xdc00);

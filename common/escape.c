@@ -41,24 +41,63 @@ utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
 	return n;
 }
 
+size_t
+utf8_put(uint8_t u[4], uint32_t cp)
+{
+	if (cp < 0x80) {
+		u[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (uint8_t)(0xc0 | cp >> 6);
+		u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xe0 | cp >> 12);
+		u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	u[0] = (uint8_t)(0xf0 | cp >> 18);
+	u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+	u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+	u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 void
 utf8_encode(struct buf *b, uint32_t cp)
 {
-	if (cp < 0x80)
-		buf_add_u8(b, (uint8_t)cp);
-	else if (cp < 0x800) {
-		buf_add_u8(b, (uint8_t)(0xc0 | cp >> 6));
-		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_add_u8(b, (uint8_t)(0xe0 | cp >> 12));
-		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_add_u8(b, (uint8_t)(0xf0 | cp >> 18));
-		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_add_u8(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_add_u8(b, (uint8_t)(0x80 | (cp & 0x3f)));
+	uint8_t	u[4];
+
+	buf_add(b, u, utf8_put(u, cp));
+}
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex4(const char *p, uint32_t *v)
+{
+	int	i, d;
+
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		if ((d = hex_digit((unsigned char)p[i])) < 0)
+			return -1;
+		*v = *v << 4 | (uint32_t)d;
 	}
+	return 0;
 }
 
 /* Code points above ASCII that must not reach a log raw. */

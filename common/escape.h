@@ -19,8 +19,15 @@
  * U+10FFFF, truncated).
  */
 size_t	utf8_decode(const uint8_t *, size_t, uint32_t *);
+/* Writes code point cp (up to U+10FFFF) as UTF-8 to out; its length. */
+size_t	utf8_put(uint8_t [4], uint32_t);
 /* Appends code point cp (up to U+10FFFF) as UTF-8. */
 void	utf8_encode(struct buf *, uint32_t);
+/* The value of a hex digit (either case), or -1. */
+int	hex_digit(int);
+/* Reads four hex digits at p (the caller checked there are four) into *v:
+ * 0, or -1 when one is not a hex digit. */
+int	hex4(const char *, uint32_t *);
 
 /*
  * Appends s as a text-format value: bare when it is non-empty and holds

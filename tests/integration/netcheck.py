@@ -5,6 +5,7 @@ failures, and small programs run with python3 -c inside namespaces: a DNS
 server and a query (files.example.test CNAME store.example.test A
 203.0.113.20), and a TCP sink and sender on port 9000."""
 import os
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("B", "build"))
@@ -21,6 +22,18 @@ def check(ok, what):
     if not ok:
         failed += 1
     return ok
+
+def wait_capturing(err_path, dev="eth0", timeout=5.0):
+    """Waits until the agent writing stderr to err_path says it captures
+    on dev; whether it did within timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        with open(err_path) as f:
+            if "capturing on " + dev in f.read():
+                return True
+    return False
+
 
 DNS_SERVER = r'''
 import socket, struct, sys

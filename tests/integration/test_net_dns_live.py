@@ -122,12 +122,7 @@ def run(tmp):
                         os.path.join(tmp, "state"), "--ip-filter",
                         "/dev/null", ns="pc1", stdout=out, stderr=err)
         procs.append(agent)
-        for _ in range(50):
-            time.sleep(0.1)
-            with open(os.path.join(tmp, "err.txt")) as f:
-                if "capturing on eth0" in f.read():
-                    break
-        else:
+        if not netcheck.wait_capturing(os.path.join(tmp, "err.txt")):
             check(False, "agent started capturing on eth0")
             return None
         # The forged answers, to a query pc1 really sent.

@@ -185,12 +185,7 @@ def run(tmp):
                    "--state-dir", state, "--ip-filter", ipf, ns="pc1",
                    stdout=out, stderr=err)
         procs.append(agent)
-        for _ in range(50):
-            time.sleep(0.1)
-            with open(os.path.join(tmp, "err.txt")) as f:
-                if "capturing on eth0" in f.read():
-                    break
-        else:
+        if not netcheck.wait_capturing(os.path.join(tmp, "err.txt")):
             check(False, "agent started capturing on eth0")
             return
 
@@ -307,11 +302,7 @@ def restart(tmp, devs):
                "--state-dir", state, "--ip-filter", "/dev/null", ns="pc1",
                stdout=out, stderr=err)
     try:
-        for _ in range(50):
-            time.sleep(0.1)
-            with open(os.path.join(tmp, "err2.txt")) as f:
-                if "capturing on eth0" in f.read():
-                    break
+        netcheck.wait_capturing(os.path.join(tmp, "err2.txt"))
         sh("ip", "-n", NS["pc1"], "neigh", "flush", "all")
         sh("ip", "-n", NS["pc2"], "neigh", "flush", "all")
         sh("ping", "-c", "1", "10.77.5.2", ns="pc1")
