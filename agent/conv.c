@@ -20,6 +20,8 @@
 
 #define IPPROTO_TCP_	6
 
+_Static_assert(sizeof(struct conv_key) == 40, "a conversation key is 5 words");
+
 /* Where the first fragment of a datagram went. */
 struct frag_slot {
 	int64_t		ts;
@@ -48,31 +50,66 @@ struct conv_table {
 	struct frag_slot *frags;
 };
 
+/* 8 bytes at p, whatever their alignment. */
+static inline uint64_t
+conv_word(const uint8_t *p)
+{
+	uint64_t	w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint64_t
+conv_mix(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ h >> 32;
+}
+
 static uint64_t
 conv_hash(const struct conv_key *k)
 {
-	uint64_t	w[5], h = 0x9e3779b97f4a7c15ULL;
-	int		i;
+	uint64_t	h = 0x9e3779b97f4a7c15ULL;
 
-	memcpy(w, k, sizeof(w));
-	for (i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return h;
+	h = conv_mix(h, conv_word(k->ini));
+	h = conv_mix(h, conv_word(k->ini + 8));
+	h = conv_mix(h, conv_word(k->resp));
+	h = conv_mix(h, conv_word(k->resp + 8));
+	return conv_mix(h, conv_word(&k->af));
 }
 
+/*
+ * Makes the key.  Its words are put together in registers and stored
+ * whole, so the word loads that hash and compare it next are served from
+ * those stores (a word loaded over narrower stores waits until they reach
+ * the cache: that wait was a tenth of --read's time).
+ */
 static void
 conv_key_make(struct conv_key *k, const struct pkt *pk, int reverse,
     uint16_t rport)
 {
-	memset(k, 0, sizeof(*k));
-	k->af = pk->af;
-	k->proto = pk->proto;
-	k->rport = rport;
-	memcpy(k->ini, reverse ? pk->dst : pk->src, 16);
-	memcpy(k->resp, reverse ? pk->src : pk->dst, 16);
+	const uint8_t	*ini = reverse ? pk->dst : pk->src;
+	const uint8_t	*resp = reverse ? pk->src : pk->dst;
+	uint64_t	 w0, w1, w2, w3, w4;
+
+	w0 = conv_word(ini);
+	w1 = conv_word(ini + 8);
+	w2 = conv_word(resp);
+	w3 = conv_word(resp + 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w4 = (uint64_t)pk->af | (uint64_t)pk->proto << 8 |
+	    (uint64_t)rport << 16;
+#else
+	w4 = (uint64_t)pk->af << 56 | (uint64_t)pk->proto << 48 |
+	    (uint64_t)rport << 32;
+#endif
+	memcpy(k->ini, &w0, 8);
+	memcpy(k->ini + 8, &w1, 8);
+	memcpy(k->resp, &w2, 8);
+	memcpy(k->resp + 8, &w3, 8);
+	memcpy(&k->af, &w4, 8);
 }
 
 struct conv_table *
@@ -93,12 +130,13 @@ conv_new(const struct conv_conf *conf)
 static int
 conv_key_eq(const struct conv_key *a, const struct conv_key *b)
 {
-	uint64_t	x[5], y[5];
+	const uint8_t	*x = (const uint8_t *)a, *y = (const uint8_t *)b;
 
-	memcpy(x, a, sizeof(x));
-	memcpy(y, b, sizeof(y));
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
-	    (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+	return ((conv_word(x) ^ conv_word(y)) |
+	    (conv_word(x + 8) ^ conv_word(y + 8)) |
+	    (conv_word(x + 16) ^ conv_word(y + 16)) |
+	    (conv_word(x + 24) ^ conv_word(y + 24)) |
+	    (conv_word(x + 32) ^ conv_word(y + 32))) == 0;
 }
 
 static struct conv *

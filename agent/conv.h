@@ -17,13 +17,14 @@
 
 #include "decode.h"
 
+/* Hashed and compared as five 8-byte words: no padding, pad is zero. */
 struct conv_key {
+	uint8_t		ini[16];	/* initiator address */
+	uint8_t		resp[16];	/* responder address */
 	uint8_t		af;		/* 4 or 6 */
 	uint8_t		proto;
 	uint16_t	rport;		/* responder port, 0 without ports */
-	uint8_t		ini[16];	/* initiator address */
-	uint8_t		resp[16];	/* responder address */
-	uint8_t		pad[4];		/* zero: the key hashes as 5 words */
+	uint8_t		pad[4];
 };
 
 enum conv_dir {
