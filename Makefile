@@ -198,8 +198,8 @@ fuzz: fuzzers
 	done
 
 # Installs what the build and tests need, builds, runs every test: the
-# plain build, the fuzzers over their seeds, and the unit and replay tests
-# again built with ASan and UBSan into build-san.
+# plain build, the fuzzers over their seeds, and the unit, replay and
+# options tests again built with ASan and UBSan into build-san.
 check:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory all tests fuzzers

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,9 @@ opts_set(struct opts *o, size_t i, const char *value, struct opt_src src,
 		}
 		break;
 	case OPT_STR:
+		/* A copy the file made, replaced: kept nowhere else. */
+		if (o->given[i] && o->src[i].file != NULL)
+			free(*(char **)opts_ptr(o, t));
 		*(const char **)opts_ptr(o, t) = value;
 		break;
 	case OPT_INT:
@@ -133,8 +137,9 @@ opts_set(struct opts *o, size_t i, const char *value, struct opt_src src,
 		break;
 	case OPT_LIST:
 		l = opts_ptr(o, t);
-		if (replace_list)
-			l->n = 0;
+		for (; replace_list && l->n > 0; l->n--)
+			if (l->src[l->n - 1].file != NULL)
+				free((char *)(uintptr_t)l->v[l->n - 1]);
 		l->v = xreallocarray(l->v, (size_t)l->n + 1, sizeof(*l->v));
 		l->src = xreallocarray(l->src, (size_t)l->n + 1,
 		    sizeof(*l->src));
