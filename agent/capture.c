@@ -53,7 +53,6 @@ static struct {
 	uint8_t		*map;			/* the mapped file, or NULL */
 	size_t		 len;
 	size_t		 dropped;		/* pages before: unmapped */
-	size_t		 populated;		/* pages before: mapped in */
 	struct pcapfile	 f;
 }			 mapped;
 
@@ -125,22 +124,6 @@ capture_mapped_drop(void)
 		madvise(mapped.map + mapped.dropped, end - mapped.dropped,
 		    MADV_DONTNEED);
 		mapped.dropped = end;
-	}
-	/*
-	 * The pages ahead mapped in one call, not a page fault every few
-	 * packets (older kernels say EINVAL: they fault as before).
-	 */
-	if (mapped.f.off < mapped.len &&
-	    mapped.populated < (mapped.f.off & ~(size_t)4095))
-		mapped.populated = mapped.f.off & ~(size_t)4095;
-	if (mapped.populated < mapped.len &&
-	    mapped.populated < mapped.f.off + REPLAY_DROP) {
-		end = mapped.populated + 2 * REPLAY_DROP;
-		if (end > mapped.len)
-			end = mapped.len;
-		madvise(mapped.map + mapped.populated, end - mapped.populated,
-		    MADV_POPULATE_READ);
-		mapped.populated = end;
 	}
 }
 
