@@ -33,7 +33,8 @@ COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/record.c common/escape.c common/format.c common/wire.c common/wire_ev.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
 	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
-	common/opts.c common/conffile.c common/service.c common/spool.c
+	common/opts.c common/conffile.c common/readfile.c common/service.c \
+	common/spool.c
 AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \

@@ -16,22 +16,27 @@
 #include <string.h>
 
 #include "agent.h"
+#include "buf.h"
+#include "escape.h"
 #include "log.h"
+#include "readfile.h"
 #include "xmalloc.h"
 
 #define NETDEV_MAX	65536		/* pairs remembered */
 #ifndef OUI_PATH		/* the fuzzer reads its own */
 #define OUI_PATH	"/usr/share/ieee-data/oui.txt"
 #endif
-#define OUI_NAME_MAX	96
+#define OUI_NAME_MAX	96		/* bytes of a vendor's name, NUL too */
+#define OUI_FILE_MAX	(64 * 1024 * 1024)
 
 struct netdev {
 	uint8_t	used, af, mac[6], ip[16];
 };
 
+/* A registry entry: a 24-bit prefix and where its vendor's name is. */
 struct oui {
 	uint32_t	prefix;
-	char		name[OUI_NAME_MAX];
+	uint32_t	name;		/* offset in oui_names (< OUI_FILE_MAX) */
 };
 
 static struct netdev	*set;
@@ -39,6 +44,7 @@ static size_t		 set_cap, set_count;
 static char		*state_path;
 static struct oui	*ouis;
 static size_t		 nouis;
+static struct buf	 oui_names;	/* the names, NUL after each */
 static int		 full_warned;
 static uint8_t		(*own_macs)[6];	/* this PC's interfaces */
 static size_t		 nown_macs;
@@ -151,44 +157,76 @@ oui_cmp(const void *a, const void *b)
 	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
 }
 
-/* Reads the IEEE registry's "XX-XX-XX   (hex)\t\tVendor" lines. */
+/*
+ * One line of the IEEE registry (len bytes, no newline): for an entry,
+ * "XX-XX-XX   (hex)\t\tVendor", its prefix and the vendor's name (to the
+ * line's end or a CR).  Returns 0 for any other line.
+ */
+static int
+oui_line(const char *s, size_t len, uint32_t *prefix, const char **name,
+    size_t *nlen)
+{
+	const char	*cr;
+	uint32_t	 v = 0;
+	size_t		 i;
+	int		 d;
+
+	if (len < 8 || s[2] != '-' || s[5] != '-')
+		return 0;
+	for (i = 0; i < 8; i++) {
+		if (i == 2 || i == 5)
+			continue;
+		if ((d = hex_digit((unsigned char)s[i])) < 0)
+			return 0;
+		v = v << 4 | (uint32_t)d;
+	}
+	for (; i < len && (s[i] == ' ' || s[i] == '\t'); i++)
+		;
+	if (len - i < 5 || memcmp(s + i, "(hex)", 5) != 0)
+		return 0;
+	for (i += 5; i < len && (s[i] == ' ' || s[i] == '\t'); i++)
+		;
+	if ((cr = memchr(s + i, '\r', len - i)) != NULL)
+		len = (size_t)(cr - s);
+	if (len == i)
+		return 0;
+	*prefix = v;
+	*name = s + i;
+	*nlen = len - i < OUI_NAME_MAX - 1 ? len - i : OUI_NAME_MAX - 1;
+	return 1;
+}
+
+/* The vendor names of the IEEE registry, by prefix. */
 static void
 oui_load(void)
 {
-	FILE		*f;
-	char		 line[512], *p;
-	unsigned int	 a, b, c;
-	size_t		 cap = 0, len;
-	int		 n;
+	const char	*line, *end, *nl, *name;
+	char		*text;
+	size_t		 len, nlen, cap = 0;
+	uint32_t	 prefix;
 
-	if ((f = fopen(OUI_PATH, "re")) == NULL) {
+	if ((text = readfile(OUI_PATH, OUI_FILE_MAX, &len)) == NULL) {
 		log_debug("%s: %s: no vendor names", OUI_PATH,
 		    strerror(errno));
 		return;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		/* strstr first: four lines in five are not entries. */
-		if (strstr(line, "(hex)") == NULL ||
-		    sscanf(line, "%2x-%2x-%2x (hex)%n", &a, &b, &c, &n) != 3)
-			continue;
-		for (p = strstr(line, "(hex)") + 5; *p == ' ' || *p == '\t';
-		    p++)
-			;
-		len = strcspn(p, "\r\n");
-		if (len == 0)
+	buf_init(&oui_names);
+	for (line = text, end = text + len; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		if (!oui_line(line, (size_t)(nl - line), &prefix, &name,
+		    &nlen))
 			continue;
 		if (nouis == cap) {
 			cap = cap ? cap * 2 : 4096;
 			ouis = xreallocarray(ouis, cap, sizeof(*ouis));
 		}
-		ouis[nouis].prefix = a << 16 | b << 8 | c;
-		if (len > OUI_NAME_MAX - 1)
-			len = OUI_NAME_MAX - 1;
-		memcpy(ouis[nouis].name, p, len);
-		ouis[nouis].name[len] = '\0';
-		nouis++;
+		ouis[nouis].prefix = prefix;
+		ouis[nouis++].name = (uint32_t)oui_names.len;
+		buf_add(&oui_names, name, nlen);
+		buf_add_u8(&oui_names, '\0');
 	}
-	fclose(f);
+	free(text);
 	qsort(ouis, nouis, sizeof(*ouis), oui_cmp);
 }
 
@@ -201,7 +239,7 @@ oui_vendor(const uint8_t mac[6])
 		return NULL;
 	key.prefix = (uint32_t)mac[0] << 16 | mac[1] << 8 | mac[2];
 	o = bsearch(&key, ouis, nouis, sizeof(*ouis), oui_cmp);
-	return o != NULL ? o->name : NULL;
+	return o != NULL ? (const char *)oui_names.data + o->name : NULL;
 }
 
 void
@@ -299,6 +337,7 @@ netdev_shutdown(void)
 	free(ouis);
 	ouis = NULL;
 	nouis = 0;
+	buf_free(&oui_names);
 	free(own_macs);
 	own_macs = NULL;
 	nown_macs = 0;

@@ -18,6 +18,7 @@
 #include "conffile.h"
 #include "num.h"
 #include "opts.h"
+#include "readfile.h"
 #include "xmalloc.h"
 
 #define HELP_COL	30	/* where --help's text starts */
@@ -198,33 +199,6 @@ opts_file_cb(const char *key, const char *value, int line, void *arg)
 	return 0;
 }
 
-/* Reads a whole file of at most CONFFILE_MAX bytes; NULL with errno. */
-static char *
-opts_read_file(const char *path, size_t *len)
-{
-	char	*text;
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	text = xmalloc(CONFFILE_MAX + 1);
-	*len = 0;
-	while ((n = read(fd, text + *len, CONFFILE_MAX + 1 - *len)) > 0)
-		*len += (size_t)n;
-	close(fd);
-	if (n == -1) {
-		free(text);
-		return NULL;
-	}
-	if (*len > CONFFILE_MAX) {
-		free(text);
-		errno = EFBIG;
-		return NULL;
-	}
-	return text;
-}
-
 /* Reads the configuration file; exits 2 on any error in it. */
 static void
 opts_load(struct opts *o, const char *path, int must_exist)
@@ -233,7 +207,7 @@ opts_load(struct opts *o, const char *path, int must_exist)
 	size_t		 len;
 	char		*text;
 
-	if ((text = opts_read_file(path, &len)) == NULL) {
+	if ((text = readfile(path, CONFFILE_MAX, &len)) == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return;
 		fprintf(stderr, "%s: %s: %s\n", o->prog, path,
