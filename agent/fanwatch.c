@@ -3,8 +3,9 @@
  * Files written to and read from USB mounts, through fanotify: one
  * notification group per mount, marked on its whole file system (so it
  * works from the service's own mount namespace too) for
- * FAN_CLOSE_WRITE (usb.write, with the size after close) and
- * FAN_CLOSE_NOWRITE (usb.read: the file was opened without write access).
+ * FAN_CLOSE_WRITE (usb.write) and FAN_CLOSE_NOWRITE (usb.read: the file
+ * was opened without write access), each with the file's size at close
+ * (what fanotify can tell: how much of it a reader read, it cannot).
  *
  * Repeats of the same file, process and kind within a second are merged
  * into one record with a count (fanmerge.c).  The merge table holds at most
@@ -70,7 +71,7 @@ entry_emit(const struct fm_entry *e, void *arg)
 	record_begin(&r, e->kind == FW_WRITE ? "usb.write" : "usb.read");
 	r.ts_us = e->first_us;
 	record_add_strn(&r, "path", e->path, e->pathlen);
-	if (e->kind == FW_WRITE)
+	if (e->size >= 0)
 		record_add_int(&r, "size", e->size);
 	record_add_int(&r, "pid", e->pid);
 	if (e->uid >= 0)
@@ -165,7 +166,7 @@ file_event(struct watch *w, enum fw_kind kind, int fd, int pid)
 	}
 	e = fanmerge_get(&merge, w, kind, pid, path, (size_t)len,
 	    record_now(), &fresh);
-	if (kind == FW_WRITE && fstat(fd, &st) == 0)
+	if (fstat(fd, &st) == 0)
 		e->size = st.st_size;
 	if (fresh)
 		proc_info(pid, &e->uid, e->comm, sizeof(e->comm));

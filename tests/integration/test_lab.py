@@ -178,7 +178,7 @@ def main():
             [('usb_session', 'a1')])
     p1.send('usb.write', [('path', '/media/s/b.txt'), ('size', 300)] + usb +
             [('usb_session', 'a1')])
-    p1.send('usb.read', [('path', '/media/s/c.txt')] + usb +
+    p1.send('usb.read', [('path', '/media/s/c.txt'), ('size', 50)] + usb +
             [('usb_session', 'a1')])
     p1.send('usb.remove', usb + [('usb_session', 'a1')])
     got = lwtest.wait_until(lambda: lab(coll, 'lab.usb.session'), 5)
@@ -187,7 +187,8 @@ def main():
           s.get('pc') == 'pc01' and s.get('usb_session') == 'a1' and
           s.get('files_written') in (2, '2') and
           s.get('bytes_written') in (400, '400') and
-          s.get('files_read') in (1, '1') and s.get('mounts') in (1, '1'),
+          s.get('files_read') in (1, '1') and
+          s.get('bytes_read') in (50, '50') and s.get('mounts') in (1, '1'),
           got)
     p2 = pcs['pc02']
     p2.send('usb.add', usb + [('usb_session', 'b1')])

@@ -105,8 +105,9 @@ def main():
     a.taken = 0
     r = a.event("usb.read", path=photo)
     check(r is not None and len(data) == 5000 and r.get("pid") == pid and
-          r.get("uid") == 0 and r.get("comm") == comm and "size" not in r,
-          "usb.read: the file read back, with its reader", r)
+          r.get("uid") == 0 and r.get("comm") == comm and
+          r.get("size") == 5000,
+          "usb.read: the file read back, with its reader and its size", r)
 
     # The kernel merges a write and a read of one file by one process
     # queued together into one event with both bits: with the agent
