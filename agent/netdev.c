@@ -11,15 +11,16 @@
 #include <linux/if_packet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "buf.h"
 #include "escape.h"
 #include "log.h"
-#include "readfile.h"
 #include "xmalloc.h"
 
 #define NETDEV_MAX	65536		/* pairs remembered */
@@ -27,7 +28,8 @@
 #define OUI_PATH	"/usr/share/ieee-data/oui.txt"
 #endif
 #define OUI_NAME_MAX	96		/* bytes of a vendor's name, NUL too */
-#define OUI_FILE_MAX	(64 * 1024 * 1024)
+#define OUI_MAX		(256 * 1024)	/* entries (32,530 in 2022) */
+#define OUI_CHUNK	(64 * 1024)	/* bytes read at a time */
 
 struct netdev {
 	uint8_t	used, af, mac[6], ip[16];
@@ -36,7 +38,7 @@ struct netdev {
 /* A registry entry: a 24-bit prefix and where its vendor's name is. */
 struct oui {
 	uint32_t	prefix;
-	uint32_t	name;		/* offset in oui_names (< OUI_FILE_MAX) */
+	uint32_t	name;		/* offset in oui_names */
 };
 
 static struct netdev	*set;
@@ -196,37 +198,68 @@ oui_line(const char *s, size_t len, uint32_t *prefix, const char **name,
 	return 1;
 }
 
-/* The vendor names of the IEEE registry, by prefix. */
+/* Puts an entry line into the table; other lines are let go. */
+static void
+oui_take(const char *line, size_t len, size_t *cap)
+{
+	const char	*name;
+	size_t		 nlen;
+	uint32_t	 prefix;
+
+	if (nouis >= OUI_MAX || !oui_line(line, len, &prefix, &name, &nlen))
+		return;
+	if (nouis == *cap) {
+		*cap = *cap ? *cap * 2 : 4096;
+		ouis = xreallocarray(ouis, *cap, sizeof(*ouis));
+	}
+	ouis[nouis].prefix = prefix;
+	ouis[nouis++].name = (uint32_t)oui_names.len;
+	buf_add(&oui_names, name, nlen);
+	buf_add_u8(&oui_names, '\0');
+}
+
+/*
+ * The vendor names of the IEEE registry, by prefix: read a chunk at a
+ * time (a line longer than a chunk is no entry, and is skipped).
+ */
 static void
 oui_load(void)
 {
-	const char	*line, *end, *nl, *name;
-	char		*text;
-	size_t		 len, nlen, cap = 0;
-	uint32_t	 prefix;
+	const char	*nl;
+	char		*chunk;
+	size_t		 have = 0, used, cap = 0;
+	ssize_t		 n;
+	int		 fd, skip = 0;
 
-	if ((text = readfile(OUI_PATH, OUI_FILE_MAX, &len)) == NULL) {
+	if ((fd = open(OUI_PATH, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_debug("%s: %s: no vendor names", OUI_PATH,
 		    strerror(errno));
 		return;
 	}
+	chunk = xmalloc(OUI_CHUNK);
 	buf_init(&oui_names);
-	for (line = text, end = text + len; line < end; line = nl + 1) {
-		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
-			nl = end;
-		if (!oui_line(line, (size_t)(nl - line), &prefix, &name,
-		    &nlen))
-			continue;
-		if (nouis == cap) {
-			cap = cap ? cap * 2 : 4096;
-			ouis = xreallocarray(ouis, cap, sizeof(*ouis));
+	while ((n = read(fd, chunk + have, OUI_CHUNK - have)) > 0) {
+		have += (size_t)n;
+		for (used = 0; (nl = memchr(chunk + used, '\n', have - used)) !=
+		    NULL; used = (size_t)(nl - chunk) + 1) {
+			if (!skip)
+				oui_take(chunk + used, (size_t)(nl - chunk) -
+				    used, &cap);
+			skip = 0;
 		}
-		ouis[nouis].prefix = prefix;
-		ouis[nouis++].name = (uint32_t)oui_names.len;
-		buf_add(&oui_names, name, nlen);
-		buf_add_u8(&oui_names, '\0');
+		if (used == 0 && have == OUI_CHUNK) {
+			skip = 1;
+			used = have;
+		}
+		memmove(chunk, chunk + used, have - used);
+		have -= used;
 	}
-	free(text);
+	if (n == -1)
+		log_warn("%s", OUI_PATH);
+	else if (have > 0 && !skip)
+		oui_take(chunk, have, &cap);
+	free(chunk);
+	close(fd);
 	qsort(ouis, nouis, sizeof(*ouis), oui_cmp);
 }
 
