@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* The conversation table: a chained hash with two time-ordered lists. */
+#include <sys/random.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +42,7 @@ struct recent {
 
 struct conv_table {
 	struct conv_conf  conf;
+	uint64_t	  seed;		/* of conv_hash: secret */
 	struct recent	 *recent;	/* RECENT_SETS * RECENT_WAYS */
 	struct conv	**buckets;
 	size_t		  nbuckets;	/* a power of two */
@@ -68,16 +72,22 @@ conv_mix(uint64_t h, uint64_t w)
 	return h ^ h >> 32;
 }
 
-static uint64_t
-conv_hash(const struct conv_key *k)
+uint64_t
+conv_key_hash(uint64_t seed, const struct conv_key *k)
 {
-	uint64_t	h = 0x9e3779b97f4a7c15ULL;
+	uint64_t	h = seed;
 
 	h = conv_mix(h, conv_word(k->ini));
 	h = conv_mix(h, conv_word(k->ini + 8));
 	h = conv_mix(h, conv_word(k->resp));
 	h = conv_mix(h, conv_word(k->resp + 8));
 	return conv_mix(h, conv_word(&k->af));
+}
+
+static inline uint64_t
+conv_hash(const struct conv_table *t, const struct conv_key *k)
+{
+	return conv_key_hash(t->seed, k);
 }
 
 /*
@@ -119,6 +129,11 @@ conv_new(const struct conv_conf *conf)
 
 	t = xcalloc(1, sizeof(*t));
 	t->conf = *conf;
+	t->seed = conf->seed;
+	while (t->seed == 0 && getrandom(&t->seed, sizeof(t->seed), 0) !=
+	    sizeof(t->seed))
+		if (errno != EINTR)
+			fatal("getrandom");
 	t->nbuckets = CONV_BUCKETS_MIN;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->frags = xcalloc(FRAG_SLOTS, sizeof(*t->frags));
@@ -144,7 +159,7 @@ conv_find(struct conv_table *t, const struct conv_key *k)
 {
 	struct conv	*c;
 
-	for (c = t->buckets[conv_hash(k) & (t->nbuckets - 1)]; c != NULL;
+	for (c = t->buckets[conv_hash(t, k) & (t->nbuckets - 1)]; c != NULL;
 	    c = c->hnext)
 		if (conv_key_eq(&c->key, k))
 			return c;
@@ -161,7 +176,7 @@ conv_grow(struct conv_table *t)
 	for (i = 0; i < t->nbuckets; i++)
 		for (c = t->buckets[i]; c != NULL; c = next) {
 			next = c->hnext;
-			h = conv_hash(&c->key) & (n - 1);
+			h = conv_hash(t, &c->key) & (n - 1);
 			c->hnext = nb[h];
 			nb[h] = c;
 		}
@@ -186,7 +201,7 @@ conv_grow(struct conv_table *t)
 static void
 recent_put(struct conv_table *t, const struct conv_key *k, int64_t ts)
 {
-	uint64_t	 h = conv_hash(k) | 1;
+	uint64_t	 h = conv_hash(t, k) | 1;
 	struct recent	*set, *old;
 	int		 i;
 
@@ -208,7 +223,7 @@ recent_put(struct conv_table *t, const struct conv_key *k, int64_t ts)
 static int64_t
 recent_get(const struct conv_table *t, const struct conv_key *k, int64_t now)
 {
-	uint64_t		 h = conv_hash(k) | 1;
+	uint64_t		 h = conv_hash(t, k) | 1;
 	const struct recent	*set;
 	int			 i;
 
@@ -237,7 +252,7 @@ conv_remove(struct conv_table *t, struct conv *c)
 {
 	struct conv	**pp;
 
-	for (pp = &t->buckets[conv_hash(&c->key) & (t->nbuckets - 1)];
+	for (pp = &t->buckets[conv_hash(t, &c->key) & (t->nbuckets - 1)];
 	    *pp != c; pp = &(*pp)->hnext)
 		;
 	*pp = c->hnext;
@@ -281,7 +296,7 @@ conv_create(struct conv_table *t, const struct conv_key *k, int64_t ts,
 	c->first_dir = (uint8_t)dir;
 	c->icmp_type = pk->icmp_type;
 	c->icmp_code = pk->icmp_code;
-	h = conv_hash(k) & (t->nbuckets - 1);
+	h = conv_hash(t, k) & (t->nbuckets - 1);
 	c->hnext = t->buckets[h];
 	t->buckets[h] = c;
 	LIST_APPEND(t, c, iprev, inext, ihead, itail);
@@ -380,7 +395,7 @@ conv_expire(struct conv_table *t, int64_t now)
 static struct frag_slot *
 frag_slot(struct conv_table *t, const struct pkt *pk)
 {
-	uint64_t	h = pk->frag_id * 0x9e3779b97f4a7c15ULL;
+	uint64_t	h = (pk->frag_id ^ t->seed) * 0x9e3779b97f4a7c15ULL;
 
 	h ^= (uint64_t)pk->src[pk->af == 4 ? 3 : 15] << 8 |
 	    pk->dst[pk->af == 4 ? 3 : 15];
@@ -529,6 +544,21 @@ int64_t
 conv_clock(const struct conv_table *t)
 {
 	return t->clock;
+}
+
+size_t
+conv_chain_max(const struct conv_table *t)
+{
+	const struct conv	*c;
+	size_t			 i, n, max = 0;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		for (n = 0, c = t->buckets[i]; c != NULL; c = c->hnext)
+			n++;
+		if (n > max)
+			max = n;
+	}
+	return max;
 }
 
 /* FNV-1a, never 0 (a free slot). */

@@ -83,6 +83,7 @@ struct conv_conf {
 	size_t		 max_open;	/* the oldest ends early beyond this */
 	conv_emit_fn	 emit;
 	void		*arg;
+	uint64_t	 seed;		/* of the table's hash; 0: a random one */
 };
 
 struct conv_table;
@@ -116,5 +117,13 @@ size_t	conv_open(const struct conv_table *);
 uint64_t conv_evicted(const struct conv_table *);
 /* The latest time the table has seen. */
 int64_t	conv_clock(const struct conv_table *);
+/*
+ * The table's hash of a key under a seed.  Unseeded, anyone could compute
+ * keys that share a chain and make every packet walk all of them; the
+ * seed is secret, drawn at random.  Tests use it to build such keys.
+ */
+uint64_t conv_key_hash(uint64_t seed, const struct conv_key *);
+/* The longest hash chain (tests: what a flood of such keys achieved). */
+size_t	conv_chain_max(const struct conv_table *);
 
 #endif

@@ -446,6 +446,59 @@ test_names(void **state)
 	assert_int_equal(s.n, 1);
 }
 
+/*
+ * Keys built to share one chain under a seed (what anyone could do against
+ * a hash without one) do share it in a table with that seed, and spread
+ * in a table with another seed or a random one: a flood of them costs a
+ * lookup a few steps, not one step per conversation in the table.
+ */
+static void
+test_hash_seed(void **state)
+{
+	const uint64_t		 seed = 0x5eed5eed5eed5eedULL;
+	struct conv_conf	 cc = {
+		.idle_us = 2 * S, .active_us = 60 * S, .max_open = 1000,
+		.emit = emit_cb,
+	};
+	struct conv_table	*t[3];
+	struct conv_key		 k;
+	struct pkt		 pk[64];
+	struct seen		 s;
+	uint32_t		 a;
+	int			 i, n;
+
+	(void)state;
+	/* 64 sources to 10.0.0.1:53 in bucket 0 of 4096 under the seed. */
+	memset(&k, 0, sizeof(k));
+	k.af = 4;
+	k.proto = 17;
+	k.rport = 53;
+	memcpy(k.resp, (uint8_t []){ 10, 0, 0, 1 }, 4);
+	for (a = 0, n = 0; n < 64; a++) {
+		memcpy(k.ini, (uint8_t []){ 172, (uint8_t)(a >> 16),
+		    (uint8_t)(a >> 8), (uint8_t)a }, 4);
+		if ((conv_key_hash(seed, &k) & 4095) != 0)
+			continue;
+		pk[n] = mk(17, 1, 40000, 1, 53, 0, 60);
+		memcpy(pk[n].src, k.ini, 4);
+		n++;
+	}
+	for (i = 0; i < 3; i++) {
+		memset(&s, 0, sizeof(s));
+		cc.arg = &s;
+		cc.seed = i == 0 ? seed : i == 1 ? seed + 1 : 0;
+		t[i] = conv_new(&cc);
+		for (n = 0; n < 64; n++)
+			feed(t[i], pk[n], S);
+		assert_int_equal(conv_open(t[i]), 64);
+	}
+	assert_int_equal(conv_chain_max(t[0]), 64);
+	assert_true(conv_chain_max(t[1]) <= 4);
+	assert_true(conv_chain_max(t[2]) <= 4);
+	for (i = 0; i < 3; i++)
+		conv_free(t[i]);
+}
+
 int
 main(void)
 {
@@ -463,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_udp_memory),
 		cmocka_unit_test(test_port_rule_only_new),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_hash_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
