@@ -34,7 +34,7 @@ COMMON_SRCS = common/log.c common/xmalloc.c common/buf.c \
 	common/hostname.c common/num.c common/addr.c common/privdrop.c \
 	common/cidr.c common/tls.c common/lockfile.c common/hostpat.c \
 	common/opts.c common/conffile.c common/readfile.c common/service.c \
-	common/spool.c
+	common/spool.c common/hash.c
 AGENT_SRCS = agent/agent.c agent/options.c agent/uplink.c agent/sysinfo.c \
 	agent/usb.c agent/usbid.c agent/mounts.c agent/mountinfo.c \
 	agent/fanwatch.c agent/fanmerge.c \
@@ -70,7 +70,7 @@ UNIT_TESTS	= test_wire test_escape test_format test_hostname test_num \
 		  test_fanmerge test_cidr test_decode test_conv test_names \
 		  test_hostpat test_communityid test_pcapfile test_conffile \
 		  test_alertrule test_addr test_ecs test_rfc5424 test_fwd_kafka \
-		  test_logline test_json test_users test_cookie
+		  test_logline test_json test_users test_cookie test_hash
 # Objects beyond common/ that a unit test links: TEST_OBJS_<name>.
 NET_OBJS	= $(NET_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_recover = $(B)/collector/recover.o $(B)/collector/state.o

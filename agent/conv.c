@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* The conversation table: a chained hash with two time-ordered lists. */
-#include <sys/random.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
+#include "hash.h"
 #include "log.h"
 #include "names.h"
 #include "xmalloc.h"
@@ -42,7 +40,7 @@ struct recent {
 
 struct conv_table {
 	struct conv_conf  conf;
-	uint64_t	  seed;		/* of conv_hash: secret */
+	uint64_t	  seed;		/* of conv_hash: secret (hash.h) */
 	struct recent	 *recent;	/* RECENT_SETS * RECENT_WAYS */
 	struct conv	**buckets;
 	size_t		  nbuckets;	/* a power of two */
@@ -129,11 +127,7 @@ conv_new(const struct conv_conf *conf)
 
 	t = xcalloc(1, sizeof(*t));
 	t->conf = *conf;
-	t->seed = conf->seed;
-	while (t->seed == 0 && getrandom(&t->seed, sizeof(t->seed), 0) !=
-	    sizeof(t->seed))
-		if (errno != EINTR)
-			fatal("getrandom");
+	t->seed = conf->seed != 0 ? conf->seed : hash_seed();
 	t->nbuckets = CONV_BUCKETS_MIN;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->frags = xcalloc(FRAG_SLOTS, sizeof(*t->frags));

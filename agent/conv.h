@@ -83,7 +83,7 @@ struct conv_conf {
 	size_t		 max_open;	/* the oldest ends early beyond this */
 	conv_emit_fn	 emit;
 	void		*arg;
-	uint64_t	 seed;		/* of the table's hash; 0: a random one */
+	uint64_t	 seed;		/* of the table's hash; 0: hash_seed() */
 };
 
 struct conv_table;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "names.h"
 #include "quic.h"
 #include "rbuf.h"
@@ -472,14 +473,8 @@ names_cache_free(struct names_cache *c)
 static size_t
 names_hash(const struct names_cache *c, int af, const uint8_t *a)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < (af == 4 ? 4u : 16u); i++) {
-		h ^= a[i];
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h & (c->nbuckets - 1);
+	return (size_t)hash_bytes(hash_seed(), a, af == 4 ? 4 : 16) &
+	    (c->nbuckets - 1);
 }
 
 static struct names_entry *
@@ -697,9 +692,9 @@ dns_question(const uint8_t *msg, size_t len, uint16_t *id, uint16_t *flags,
 static struct names_query *
 dns_set(const struct names_queries *t, const uint8_t key[NAMES_DNS_KEY])
 {
-	uint64_t	h = dns_fnv(0xcbf29ce484222325ULL, key, NAMES_DNS_KEY);
+	uint64_t	h = hash_bytes(hash_seed(), key, NAMES_DNS_KEY);
 
-	return &t->q[(h >> 16 & (t->nsets - 1)) * DNS_QUERY_WAYS];
+	return &t->q[(h & (t->nsets - 1)) * DNS_QUERY_WAYS];
 }
 
 int

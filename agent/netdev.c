@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "agent.h"
 #include "buf.h"
 #include "escape.h"
+#include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -52,17 +54,12 @@ static uint8_t		(*own_macs)[6];	/* this PC's interfaces */
 static size_t		 nown_macs;
 static int		 own_loaded;
 
+/* Of the pair: af, mac and ip, which follow each other (bytes only). */
 static size_t
 netdev_hash(const struct netdev *d)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < 6; i++)
-		h = (h ^ d->mac[i]) * 0x100000001b3ULL;
-	for (i = 0; i < 16; i++)
-		h = (h ^ d->ip[i]) * 0x100000001b3ULL;
-	return (size_t)(h ^ d->af);
+	return (size_t)hash_bytes(hash_seed(), &d->af,
+	    sizeof(*d) - offsetof(struct netdev, af));
 }
 
 /* Adds the pair; returns 1 if it is new, 0 if known or the set is full. */

@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "alert.h"
 #include "escape.h"
+#include "hash.h"
 #include "hostlog.h"
 #include "hostname.h"
 #include "index.h"
@@ -115,11 +116,7 @@ static const char *const mark_names[] = { "new", "known", "ignored",
 static uint32_t
 ht_hash(const char *k)
 {
-	uint32_t	h = 2166136261u;
-
-	for (; *k != '\0'; k++)
-		h = (h ^ (uint8_t)*k) * 16777619u;
-	return h % LAB_BUCKETS;
+	return (uint32_t)(hash_str(hash_seed(), k) % LAB_BUCKETS);
 }
 
 static void *
