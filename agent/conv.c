@@ -555,15 +555,11 @@ conv_chain_max(const struct conv_table *t)
 	return max;
 }
 
-/* FNV-1a, never 0 (a free slot). */
+/* The seeded hash (names come from the network), never 0 (a free slot). */
 static uint64_t
 conv_name_hash(const char *s)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	return h | 1;
+	return hash_str(hash_seed(), s) | 1;
 }
 
 /* Finds h in the open-addressed set; returns its slot or a free one. */

@@ -18,12 +18,15 @@ static int
 fullest(uint64_t seed, char keys[KEYS][24])
 {
 	static uint8_t	n[BUCKETS];
-	int		i, max = 0;
+	uint8_t		*b;
+	int		 i, max = 0;
 
 	memset(n, 0, sizeof(n));
-	for (i = 0; i < KEYS; i++)
-		if (++n[hash_str(seed, keys[i]) % BUCKETS] > max)
-			max = n[hash_str(seed, keys[i]) % BUCKETS];
+	for (i = 0; i < KEYS; i++) {
+		b = &n[hash_str(seed, keys[i]) % BUCKETS];
+		if (++*b > max)
+			max = *b;
+	}
 	return max;
 }
 
